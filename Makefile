@@ -1,0 +1,96 @@
+# Developer entry points for the identity provider.
+#
+#   make install   create .venv and install the package with its test extras (fast when nothing changed)
+#   make run       migrate the development database, register the demo portal, serve on 127.0.0.1:5000
+#   make test      run the test suite            (make test PYTEST_ARGS='-n 0 -x tests/oauth')
+#   make lint      ruff check + ruff format --check
+#   make format    let ruff fix imports and formatting
+#   make bench     run bench/run.py
+#   make clean     remove the venv, local databases and caches (never keys/)
+#
+# Only Python 3.11+ and a C compiler are assumed; everything else is installed into .venv.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+# A recipe that fails half-way (a .mo file, say) leaves no target behind that looks up to date.
+.DELETE_ON_ERROR:
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+# Touched after a successful `pip install`; pip runs again only when pyproject.toml is newer.
+STAMP := $(VENV)/.installed
+
+PYTEST_ARGS ?= -n 2 -q
+HOST ?= 127.0.0.1
+PORT ?= 5000
+
+# Directories that ruff looks at; ones that do not exist yet (git keeps no empty folder) are left out.
+LINT_PATHS := $(wildcard idp tests bench clients)
+
+# Message catalogs: each .po compiles to the .mo beside it, only when the .po changed.
+PO_FILES := $(wildcard idp/translations/*/LC_MESSAGES/*.po)
+MO_FILES := $(PO_FILES:.po=.mo)
+
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: help venv install translations run test lint format bench clean
+
+help:
+	@sed -n '3,10s/^# \{0,1\}//p' $(firstword $(MAKEFILE_LIST))
+
+# --- environment ------------------------------------------------------------------------------
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q -e '.[test]'
+	touch $@
+
+install: $(STAMP) translations
+venv: install
+
+translations: $(MO_FILES)
+ifeq ($(strip $(PO_FILES)),)
+	@echo "translations: no .po catalog under idp/translations yet, nothing to compile"
+endif
+
+# `pybabel -q` is a global option: it goes before the subcommand.
+idp/translations/%.mo: idp/translations/%.po | $(STAMP)
+	$(BIN)/pybabel -q compile -i $< -o $@
+
+# --- everyday targets -------------------------------------------------------------------------
+
+# Development mode for every command of this target (and only this one): http issuer and a
+# development secret are allowed, the database is instance/idp.sqlite3, Redis is embedded.
+run: export IDP_ENV := development
+run: install
+	$(BIN)/idp db upgrade
+	$(BIN)/idp demo-client
+	$(BIN)/idp serve --host $(HOST) --port $(PORT)
+
+test: install
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Both checks run, so one report shows every problem; the target fails if either failed.
+lint: install
+	status=0; \
+	$(BIN)/ruff check $(LINT_PATHS) || status=1; \
+	$(BIN)/ruff format --check $(LINT_PATHS) || status=1; \
+	exit $$status
+
+format: install
+	$(BIN)/ruff check --fix $(LINT_PATHS)
+	$(BIN)/ruff format $(LINT_PATHS)
+
+bench: install
+	$(BIN)/python bench/run.py
+
+# keys/ holds the signing keys and is never touched here.
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache build *.egg-info
+	rm -f instance/*.sqlite3 instance/*.sqlite3-* instance/redis.db*
+	rm -f $(MO_FILES)
+	find . -path ./.git -prune -o -path ./keys -prune -o -type d -name __pycache__ -prune -exec rm -rf {} +

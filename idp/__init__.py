@@ -1,0 +1,56 @@
+"""idp: an OpenID Connect identity provider for government service portals."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask
+
+from idp.config import PROJECT_ROOT, Config, load_config
+
+__all__ = ["create_app"]
+
+
+def create_app(config: Mapping[str, Any] | Config | None = None) -> Flask:
+    """The application factory. ``config`` overrides ``IDP_*`` settings (names without prefix)."""
+    from idp.models.base import Database
+    from idp.oauth.provider import Provider
+    from idp.store import connect
+    from idp.views import init_app
+
+    settings = config if isinstance(config, Config) else load_config(config)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+
+    app = Flask(
+        __name__,
+        template_folder=str(PROJECT_ROOT / "templates"),
+        static_folder=None,
+        instance_path=settings.INSTANCE_DIR,
+    )
+    app.config.update(
+        SECRET_KEY=settings.SECRET_KEY,
+        SESSION_COOKIE_NAME="idp_csrf",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.secure_cookies,
+        PREFERRED_URL_SCHEME="https" if settings.secure_cookies else "http",
+        MAX_CONTENT_LENGTH=64 * 1024,
+        WTF_CSRF_TIME_LIMIT=settings.INTERACTION_TTL,
+        WTF_CSRF_SSL_STRICT=False,  # Referer is suppressed by our own no-referrer policy
+        BABEL_DEFAULT_LOCALE=settings.DEFAULT_LOCALE,
+        BABEL_TRANSLATION_DIRECTORIES=str(PROJECT_ROOT / "idp" / "translations"),
+        JSON_SORT_KEYS=False,
+    )
+    settings.instance_path.mkdir(parents=True, exist_ok=True)
+
+    database = Database(settings.DATABASE_URL)
+    redis_client = connect(settings.REDIS_URL, settings.REDIS_EMBEDDED_PATH)
+    provider = Provider(settings, database, redis_client)
+    provider.keys.ensure()
+
+    app.extensions["idp"] = provider
+    app.extensions["idp.config"] = settings
+    init_app(app, provider)
+    return app

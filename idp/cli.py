@@ -1,0 +1,480 @@
+"""The ``idp`` command: database, server, portals (clients), accounts and keys.
+
+Every subcommand reads the same ``IDP_*`` settings as the server (see ``idp.config``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import secrets
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any
+from urllib.parse import urlsplit
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError, OperationalError
+
+from idp.config import Config, ConfigError, load_config
+from idp.models import Account, AuditEvent, Client
+from idp.models.base import Database
+from idp.models.client import (
+    KEY_AUTH_METHODS,
+    PUBLIC_AUTH_METHOD,
+    SECRET_AUTH_METHODS,
+    hash_client_secret,
+)
+from idp.oauth.claims import SCOPES_SUPPORTED
+from idp.oauth.keys import SUPPORTED_ALGORITHMS, KeyRing
+
+AUTH_METHODS = (*SECRET_AUTH_METHODS, *KEY_AUTH_METHODS, PUBLIC_AUTH_METHOD)
+DEMO_CLIENT_ID = "demo-portal"
+DEMO_REDIRECT_URI = "http://localhost:5001/callback"
+
+
+class CommandError(Exception):
+    """A user error: printed without a traceback, exit status 2."""
+
+
+def _database(config: Config) -> Database:
+    return Database(config.DATABASE_URL)
+
+
+def _keyring(config: Config) -> KeyRing:
+    return KeyRing(
+        config.keys_path,
+        retired_grace=config.key_retired_grace,
+        reload_interval=config.KEYS_RELOAD_INTERVAL,
+    )
+
+
+def _audit(db: Database, action: str, **fields: Any) -> None:
+    with db.transaction() as session:
+        session.add(AuditEvent(action=action, actor="cli", **fields))
+
+
+# -- db -------------------------------------------------------------------------------------
+
+
+def cmd_db_upgrade(config: Config, args: argparse.Namespace) -> None:
+    from idp.models.migrate import upgrade
+
+    db = _database(config)
+    upgrade(db.engine)
+    _keyring(config).ensure()
+    print(f"database at revision head: {db.engine.url.render_as_string(hide_password=True)}")
+
+
+# -- serve ----------------------------------------------------------------------------------
+
+
+def cmd_serve(config: Config, args: argparse.Namespace) -> None:
+    """Run under gunicorn; the embedded Redis is started once here and shared by the workers."""
+    from idp.store.connection import start_embedded
+
+    _keyring(config).ensure()
+    if not config.REDIS_URL:
+        os.environ["IDP_EMBEDDED_REDIS_URL"] = start_embedded(config.REDIS_EMBEDDED_PATH)
+    from gunicorn.app.base import BaseApplication
+
+    class Server(BaseApplication):  # type: ignore[misc]
+        def load_config(self) -> None:
+            self.cfg.set("bind", f"{args.host}:{args.port}")
+            self.cfg.set("workers", args.workers)
+            self.cfg.set("threads", args.threads)
+            self.cfg.set("accesslog", "-")
+            self.cfg.set("forwarded_allow_ips", "127.0.0.1")
+
+        def load(self) -> Any:
+            from idp import create_app
+
+            return create_app(config)
+
+    print(f"idp serving {config.ISSUER} on http://{args.host}:{args.port}", flush=True)
+    Server().run()
+
+
+# -- clients --------------------------------------------------------------------------------
+
+
+def _validate_uri(uri: str, config: Config, what: str) -> str:
+    """Absolute, no fragment; https except loopback (RFC 8252 7.3) or in development."""
+    parts = urlsplit(uri)
+    if not parts.scheme or not parts.netloc or parts.fragment:
+        raise CommandError(f"{what} must be an absolute URI without a fragment: {uri}")
+    loopback = parts.hostname in {"localhost", "127.0.0.1", "::1"}
+    if parts.scheme != "https" and not (
+        parts.scheme == "http" and (loopback or config.development)
+    ):
+        raise CommandError(f"{what} must use https (http only for loopback addresses): {uri}")
+    return uri
+
+
+def _client_json(client: Client, secret: str | None = None) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "client_id": client.client_id,
+        "client_name": client.name,
+        "redirect_uris": client.redirect_uris,
+        "post_logout_redirect_uris": client.post_logout_redirect_uris,
+        "backchannel_logout_uri": client.backchannel_logout_uri,
+        "token_endpoint_auth_method": client.token_endpoint_auth_method,
+        "id_token_signed_response_alg": client.id_token_signed_response_alg,
+        "scope": " ".join(client.scopes),
+        "jwks_uri": client.jwks_uri,
+        "status": client.status,
+        "created_at": client.created_at.isoformat(),
+    }
+    if secret:
+        data["client_secret"] = secret
+    return data
+
+
+def create_client(
+    db: Database,
+    config: Config,
+    *,
+    name: str,
+    redirect_uris: Sequence[str],
+    public: bool = False,
+    post_logout_redirect_uris: Sequence[str] = (),
+    backchannel_logout_uri: str | None = None,
+    token_endpoint_auth_method: str | None = None,
+    scopes: Sequence[str] = (),
+    id_token_alg: str = "RS256",
+    jwks: dict[str, Any] | None = None,
+    jwks_uri: str | None = None,
+    client_id: str | None = None,
+) -> tuple[Client, str | None]:
+    if not name.strip():
+        raise CommandError("--name must not be empty")
+    if not redirect_uris:
+        raise CommandError("at least one --redirect-uri is required")
+    method = token_endpoint_auth_method or (
+        PUBLIC_AUTH_METHOD if public else SECRET_AUTH_METHODS[0]
+    )
+    if method not in AUTH_METHODS:
+        raise CommandError(f"--token-endpoint-auth-method must be one of {', '.join(AUTH_METHODS)}")
+    if public and method != PUBLIC_AUTH_METHOD:
+        raise CommandError("--public clients use token endpoint auth method 'none'")
+    if method == "private_key_jwt" and not (jwks or jwks_uri):
+        raise CommandError("private_key_jwt needs --jwks-file or --jwks-uri")
+    if id_token_alg not in SUPPORTED_ALGORITHMS:
+        raise CommandError(f"--id-token-alg must be one of {', '.join(SUPPORTED_ALGORITHMS)}")
+    unknown = [s for s in scopes if s not in SCOPES_SUPPORTED]
+    if unknown:
+        raise CommandError(f"unknown scope(s): {', '.join(unknown)}")
+    uris = [_validate_uri(u, config, "redirect URI") for u in redirect_uris]
+    logout_uris = [
+        _validate_uri(u, config, "post-logout redirect URI") for u in post_logout_redirect_uris
+    ]
+    if backchannel_logout_uri:
+        _validate_uri(backchannel_logout_uri, config, "back-channel logout URI")
+    if jwks_uri:
+        _validate_uri(jwks_uri, config, "jwks_uri")
+    secret = secrets.token_urlsafe(32) if method in SECRET_AUTH_METHODS else None
+    client = Client(
+        client_id=client_id or secrets.token_urlsafe(16),
+        client_secret_hash=hash_client_secret(secret) if secret else None,
+        name=name.strip(),
+        redirect_uris=list(dict.fromkeys(uris)),
+        post_logout_redirect_uris=list(dict.fromkeys(logout_uris)),
+        backchannel_logout_uri=backchannel_logout_uri,
+        token_endpoint_auth_method=method,
+        id_token_signed_response_alg=id_token_alg,
+        scopes=list(dict.fromkeys(["openid", *(scopes or ["profile", "offline_access"])])),
+        jwks=jwks,
+        jwks_uri=jwks_uri,
+    )
+    try:
+        with db.transaction() as session:
+            session.add(client)
+    except IntegrityError:
+        raise CommandError(f"a client with id {client.client_id} already exists") from None
+    _audit(db, "client_created", client_id=client.client_id)
+    return client, secret
+
+
+def cmd_clients_create(config: Config, args: argparse.Namespace) -> None:
+    jwks = None
+    if args.jwks_file:
+        try:
+            with open(args.jwks_file) as fh:
+                jwks = json.load(fh)
+        except (OSError, ValueError) as exc:
+            raise CommandError(f"cannot read --jwks-file: {exc}") from None
+    client, secret = create_client(
+        _database(config),
+        config,
+        name=args.name,
+        redirect_uris=args.redirect_uri or [],
+        public=args.public,
+        post_logout_redirect_uris=args.post_logout_redirect_uri or [],
+        backchannel_logout_uri=args.backchannel_logout_uri,
+        token_endpoint_auth_method=args.token_endpoint_auth_method,
+        scopes=args.scope or [],
+        id_token_alg=args.id_token_alg,
+        jwks=jwks,
+        jwks_uri=args.jwks_uri,
+        client_id=args.client_id,
+    )
+    if args.json:
+        print(json.dumps(_client_json(client, secret), ensure_ascii=False))
+        return
+    print(f"client_id:     {client.client_id}")
+    if secret:
+        print(f"client_secret: {secret}   (shown once; store it now)")
+    print(f"auth method:   {client.token_endpoint_auth_method}")
+    print(f"redirect URIs: {' '.join(client.redirect_uris)}")
+
+
+def cmd_clients_list(config: Config, args: argparse.Namespace) -> None:
+    db = _database(config)
+    clients = db.session.scalars(select(Client).order_by(Client.created_at)).all()
+    if args.json:
+        print(json.dumps([_client_json(c) for c in clients], ensure_ascii=False))
+        return
+    for client in clients:
+        print(
+            f"{client.client_id}\t{client.status}\t{client.token_endpoint_auth_method}\t{client.name}"
+        )
+
+
+def _get_client(db: Database, client_id: str) -> Client:
+    client = db.session.get(Client, client_id)
+    if client is None:
+        raise CommandError(f"no client {client_id}")
+    return client
+
+
+def cmd_clients_show(config: Config, args: argparse.Namespace) -> None:
+    client = _get_client(_database(config), args.client_id)
+    print(json.dumps(_client_json(client), ensure_ascii=False, indent=2))
+
+
+def cmd_clients_delete(config: Config, args: argparse.Namespace) -> None:
+    db = _database(config)
+    with db.transaction() as session:
+        client = session.get(Client, args.client_id)
+        if client is None:
+            raise CommandError(f"no client {args.client_id}")
+        session.delete(client)
+    _audit(db, "client_deleted", client_id=args.client_id)
+    print(f"deleted client {args.client_id}")
+
+
+def cmd_demo_client(config: Config, args: argparse.Namespace) -> None:
+    """Register the demo portal and a demo account once, and say how to try a login."""
+    db = _database(config)
+    client = db.session.get(Client, DEMO_CLIENT_ID)
+    if client is None:
+        client, _secret = create_client(
+            db,
+            config,
+            name="示例门户 Demo portal",
+            redirect_uris=[DEMO_REDIRECT_URI, "http://127.0.0.1:5001/callback"],
+            public=True,
+            post_logout_redirect_uris=["http://localhost:5001/"],
+            client_id=DEMO_CLIENT_ID,
+        )
+    if db.session.scalar(select(Account).where(Account.username == "demo")) is None:
+        create_account(db, config, username="demo", password="demo-password-2026", name="张三")
+    verifier = "demo-verifier-" + "x" * 40
+    from authlib.oauth2.rfc7636 import create_s256_code_challenge
+
+    challenge = create_s256_code_challenge(verifier)
+    print(
+        "Demo portal registered (public client, PKCE).\n"
+        f"  client_id:     {DEMO_CLIENT_ID}\n"
+        f"  redirect_uri:  {DEMO_REDIRECT_URI}\n"
+        "  demo account:  demo / demo-password-2026\n"
+        "Try a login: open\n"
+        f"  {config.ISSUER}/authorize?response_type=code&client_id={DEMO_CLIENT_ID}"
+        f"&redirect_uri={DEMO_REDIRECT_URI}&scope=openid%20profile&state=demo"
+        f"&code_challenge={challenge}&code_challenge_method=S256\n"
+        f"  then exchange the code with code_verifier={verifier}",
+        flush=True,
+    )
+
+
+# -- users ----------------------------------------------------------------------------------
+
+
+def create_account(
+    db: Database, config: Config, *, username: str, password: str, name: str | None = None
+) -> Account:
+    from idp.identity.passwords import Passwords
+
+    username = username.strip()
+    if not username or len(username) > 128:
+        raise CommandError("--username must be 1 to 128 characters")
+    if len(password) < 8:
+        raise CommandError("--password must be at least 8 characters")
+    passwords = Passwords(
+        time_cost=config.ARGON2_TIME_COST,
+        memory_kib=config.ARGON2_MEMORY_KIB,
+        parallelism=config.ARGON2_PARALLELISM,
+    )
+    account = Account(username=username, password_hash=passwords.hash(password), name=name)
+    try:
+        with db.transaction() as session:
+            session.add(account)
+    except IntegrityError:
+        raise CommandError(f"an account named {username} already exists") from None
+    _audit(db, "account_created", account_id=account.id)
+    return account
+
+
+def cmd_users_create(config: Config, args: argparse.Namespace) -> None:
+    account = create_account(
+        _database(config), config, username=args.username, password=args.password, name=args.name
+    )
+    print(json.dumps({"id": account.id, "sub": account.subject, "username": account.username}))
+
+
+def cmd_users_unlock(config: Config, args: argparse.Namespace) -> None:
+    from idp.store import connect
+    from idp.store.ratelimit import LoginThrottle
+
+    throttle = LoginThrottle(
+        connect(config.REDIS_URL, config.REDIS_EMBEDDED_PATH),
+        free=config.LOGIN_FREE_FAILURES,
+        max_wait=config.LOGIN_MAX_WAIT,
+        lock=config.LOGIN_LOCK_FAILURES,
+        per_address_hour=config.LOGIN_ADDRESS_FAILURES_PER_HOUR,
+    )
+    throttle.unlock(args.username)
+    _audit(_database(config), "account_unlocked", details={"by": "cli"})
+    print(f"unlocked {args.username}")
+
+
+# -- keys -----------------------------------------------------------------------------------
+
+
+def _key_rows(ring: KeyRing) -> list[dict[str, Any]]:
+    return [
+        {
+            "kid": k.kid,
+            "alg": k.alg,
+            "status": k.status,
+            "created_at": k.created_at,
+            "activated_at": k.activated_at,
+            "retired_at": k.retired_at,
+        }
+        for k in ring.list()
+    ]
+
+
+def cmd_keys_list(config: Config, args: argparse.Namespace) -> None:
+    ring = _keyring(config)
+    ring.ensure()
+    rows = _key_rows(ring)
+    if args.json:
+        print(json.dumps(rows))
+        return
+    for row in rows:
+        print(f"{row['kid']}\t{row['alg']}\t{row['status']}")
+
+
+def cmd_keys_rotate(config: Config, args: argparse.Namespace) -> None:
+    ring = _keyring(config)
+    ring.ensure()
+    ring.rotate(args.alg)
+    _audit(_database(config), "keys_rotated", details={"alg": args.alg or "all"})
+    rows = _key_rows(ring)
+    if args.json:
+        print(json.dumps(rows))
+        return
+    for row in rows:
+        print(f"{row['kid']}\t{row['alg']}\t{row['status']}")
+
+
+# -- parser ---------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="idp", description="OpenID Connect identity provider")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def command(
+        parent: Any, name: str, func: Callable[[Config, argparse.Namespace], None], help_: str
+    ) -> argparse.ArgumentParser:
+        p = parent.add_parser(name, help=help_)
+        p.set_defaults(func=func)
+        return p
+
+    db = sub.add_parser("db", help="database").add_subparsers(dest="db_command", required=True)
+    command(db, "upgrade", cmd_db_upgrade, "apply migrations and create signing keys")
+
+    serve = command(sub, "serve", cmd_serve, "run the provider under gunicorn")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=5000)
+    serve.add_argument("--workers", type=int, default=2)
+    serve.add_argument("--threads", type=int, default=4)
+
+    command(sub, "demo-client", cmd_demo_client, "register the demo portal and account")
+
+    clients = sub.add_parser("clients", help="portals").add_subparsers(
+        dest="clients_command", required=True
+    )
+    create = command(clients, "create", cmd_clients_create, "register a portal")
+    create.add_argument("--name", required=True)
+    create.add_argument("--redirect-uri", action="append")
+    create.add_argument("--public", action="store_true")
+    create.add_argument("--post-logout-redirect-uri", action="append")
+    create.add_argument("--backchannel-logout-uri")
+    create.add_argument("--token-endpoint-auth-method", choices=AUTH_METHODS)
+    create.add_argument("--scope", action="append", help="allowed scope; repeat")
+    create.add_argument("--id-token-alg", default="RS256", choices=SUPPORTED_ALGORITHMS)
+    create.add_argument("--jwks-file", help="JSON key set for private_key_jwt")
+    create.add_argument("--jwks-uri")
+    create.add_argument("--client-id", help="choose the client id (default: random)")
+    create.add_argument("--json", action="store_true")
+    listing = command(clients, "list", cmd_clients_list, "list portals")
+    listing.add_argument("--json", action="store_true")
+    show = command(clients, "show", cmd_clients_show, "show one portal")
+    show.add_argument("client_id")
+    delete = command(clients, "delete", cmd_clients_delete, "delete a portal")
+    delete.add_argument("client_id")
+
+    users = sub.add_parser("users", help="accounts").add_subparsers(
+        dest="users_command", required=True
+    )
+    ucreate = command(users, "create", cmd_users_create, "create an account")
+    ucreate.add_argument("--username", required=True)
+    ucreate.add_argument("--password", required=True)
+    ucreate.add_argument("--name")
+    unlock = command(users, "unlock", cmd_users_unlock, "clear failed-login lock of a username")
+    unlock.add_argument("username")
+
+    keys = sub.add_parser("keys", help="signing keys").add_subparsers(
+        dest="keys_command", required=True
+    )
+    klist = command(keys, "list", cmd_keys_list, "list signing keys")
+    klist.add_argument("--json", action="store_true")
+    rotate = command(keys, "rotate", cmd_keys_rotate, "next -> active -> retired; new next key")
+    rotate.add_argument("--alg", choices=SUPPORTED_ALGORITHMS)
+    rotate.add_argument("--json", action="store_true")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        config = load_config()
+        args.func(config, args)
+    except ConfigError as exc:
+        print(f"idp: configuration: {exc}", file=sys.stderr)
+        return 2
+    except CommandError as exc:
+        print(f"idp: {exc}", file=sys.stderr)
+        return 2
+    except OperationalError as exc:
+        print(f"idp: database unavailable: {exc.orig}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Identity rules: passwords and login (real-name verification arrives with its own issue)."""

@@ -1,0 +1,84 @@
+"""Clients: the portals that rely on the provider (OpenID Connect relying parties)."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from idp.models.base import Base, UTCDateTime, utcnow
+
+PUBLIC_AUTH_METHOD = "none"
+SECRET_AUTH_METHODS = ("client_secret_basic", "client_secret_post")
+KEY_AUTH_METHODS = ("private_key_jwt",)
+
+
+def hash_client_secret(secret: str) -> str:
+    """Client secrets are 256-bit random values, so a plain SHA-256 is a sufficient one-way hash."""
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+class Client(Base):
+    __tablename__ = "clients"
+
+    client_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    client_secret_hash: Mapped[str | None] = mapped_column(String(128))
+    name: Mapped[str] = mapped_column(String(255))
+    redirect_uris: Mapped[list[str]] = mapped_column(JSON, default=list)
+    post_logout_redirect_uris: Mapped[list[str]] = mapped_column(JSON, default=list)
+    backchannel_logout_uri: Mapped[str | None] = mapped_column(Text)
+    token_endpoint_auth_method: Mapped[str] = mapped_column(String(32))
+    id_token_signed_response_alg: Mapped[str] = mapped_column(String(8), default="RS256")
+    scopes: Mapped[list[str]] = mapped_column(JSON, default=list)
+    jwks: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    jwks_uri: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default="active")
+    trusted: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+    # -- authlib.oauth2.rfc6749.ClientMixin ------------------------------------------------
+    def get_client_id(self) -> str:
+        return self.client_id
+
+    def get_default_redirect_uri(self) -> str | None:
+        # RFC 9700 2.1: exact matching; never guess a default for an OpenID request.
+        return None
+
+    def get_allowed_scope(self, scope: str) -> str:
+        if not scope:
+            return ""
+        allowed = set(self.scopes)
+        return " ".join(s for s in scope.split() if s in allowed)
+
+    def check_redirect_uri(self, redirect_uri: str) -> bool:
+        """Exact string comparison (RFC 9700 section 2.1, OIDC Core 3.1.2.1)."""
+        return redirect_uri in self.redirect_uris
+
+    def check_client_secret(self, client_secret: str) -> bool:
+        if not self.client_secret_hash or not client_secret:
+            return False
+        return hmac.compare_digest(self.client_secret_hash, hash_client_secret(client_secret))
+
+    def check_endpoint_auth_method(self, method: str, endpoint: str) -> bool:
+        if endpoint in {"token", "revoke", "introspect"}:
+            return method == self.token_endpoint_auth_method
+        return True
+
+    def check_response_type(self, response_type: str) -> bool:
+        return response_type == "code"
+
+    def check_grant_type(self, grant_type: str) -> bool:
+        return grant_type in {"authorization_code", "refresh_token"}
+
+    @property
+    def public(self) -> bool:
+        return self.token_endpoint_auth_method == PUBLIC_AUTH_METHOD
+
+    @property
+    def active(self) -> bool:
+        return self.status == "active"

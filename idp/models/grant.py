@@ -1,0 +1,64 @@
+"""Grants and tokens.
+
+A *grant* is one authorization: the account, the portal, the scopes and the login that produced it
+(``sid``, ``auth_time``, ``acr``, ``amr``). It is created when an authorization code is issued, so
+that every token ever issued from that code can be revoked together (RFC 6749 4.1.2,
+RFC 9700 4.14.2: reuse of a code or of a rotated refresh token revokes the whole family).
+
+A *token* row holds one access token and, optionally, one refresh token, stored as SHA-256 hashes.
+Refreshing rotates: a new row is issued and the old refresh token is marked ``rotated``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, Index, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from idp.models.account import Account
+from idp.models.base import Base, UTCDateTime, new_id, utcnow
+from idp.models.client import Client
+
+
+class Grant(Base):
+    __tablename__ = "grants"
+    __table_args__ = (Index("ix_grants_account_client", "account_id", "client_id"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    client_id: Mapped[str] = mapped_column(ForeignKey("clients.client_id", ondelete="CASCADE"))
+    scope: Mapped[str] = mapped_column(String(1024))
+    claims: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # the OIDC `claims` request
+    sid: Mapped[str | None] = mapped_column(String(64), index=True)
+    auth_time: Mapped[int] = mapped_column()
+    acr: Mapped[str | None] = mapped_column(String(64))
+    amr: Mapped[list[str]] = mapped_column(JSON, default=list)
+    security_stamp: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    revoked_reason: Mapped[str | None] = mapped_column(String(64))
+
+    account: Mapped[Account] = relationship(lazy="joined", innerjoin=True)
+    client: Mapped[Client] = relationship(lazy="joined", innerjoin=True)
+
+
+class Token(Base):
+    __tablename__ = "tokens"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    grant_id: Mapped[str] = mapped_column(ForeignKey("grants.id", ondelete="CASCADE"), index=True)
+    access_token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    refresh_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    scope: Mapped[str] = mapped_column(String(1024))
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    access_expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    refresh_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Set when this row's refresh token was exchanged for a new one (rotation).
+    rotated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Set when this row's access token alone was revoked (RFC 7009).
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    grant: Mapped[Grant] = relationship(lazy="joined", innerjoin=True)

@@ -1,0 +1,350 @@
+"""The authorization endpoint: a table of small checks, run in a visible order.
+
+RFC 6749 section 4.1.1, OpenID Connect Core 1.0 section 3.1.2, RFC 7636, RFC 9207, RFC 9700.
+Each check reads the raw parameters and fills in the :class:`AuthorizationRequest`. The first two
+checks (client and redirect URI) raise :class:`UntrustedRedirectError`: nothing may be sent to a
+redirect URI that is not registered. After them every error is returned to the portal.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from idp.models import Account, Client
+from idp.oauth import claims as claims_module
+from idp.oauth.errors import (
+    ConsentRequiredError,
+    InvalidRequestError,
+    InvalidScopeError,
+    LoginRequiredError,
+    OAuth2Error,
+    RequestNotSupportedError,
+    RequestURINotSupportedError,
+    UnmetAuthenticationRequirementsError,
+    UnsupportedResponseTypeError,
+    UntrustedRedirectError,
+)
+from idp.store.sessions import LoginSession
+
+RESPONSE_MODES = ("query", "fragment", "form_post")
+PROMPT_VALUES = ("none", "login", "consent", "select_account")
+CODE_CHALLENGE_PATTERN = re.compile(r"^[A-Za-z0-9\-._~]{43,128}$")
+MAX_PARAMETER_LENGTH = 4096
+
+
+@dataclass
+class AuthorizationRequest:
+    """A validated authorization request; stored as JSON while the person logs in."""
+
+    client_id: str
+    redirect_uri: str
+    response_mode: str = "query"
+    state: str | None = None
+    scopes: list[str] = field(default_factory=list)
+    nonce: str | None = None
+    code_challenge: str | None = None
+    code_challenge_method: str | None = None
+    prompt: list[str] = field(default_factory=list)
+    max_age: int | None = None
+    claims: dict[str, dict[str, Any]] | None = None
+    acr_values: list[str] = field(default_factory=list)
+    login_hint: str | None = None
+    id_token_hint_subject: str | None = None
+    ui_locales: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> AuthorizationRequest:
+        return cls(**data)
+
+    @property
+    def scope(self) -> str:
+        return " ".join(self.scopes)
+
+
+@dataclass
+class CheckContext:
+    """What the checks need besides the parameters."""
+
+    params: dict[str, list[str]]
+    find_client: Callable[[str], Client | None]
+    verify_own_jwt: Callable[[str], dict[str, Any]]
+    issuer: str
+    scopes_supported: tuple[str, ...]
+    client: Client | None = None
+
+
+def _single(ctx: CheckContext, name: str) -> str | None:
+    values = ctx.params.get(name)
+    if not values:
+        return None
+    if len(values) > 1:
+        raise InvalidRequestError(f"Parameter '{name}' is repeated.")
+    if len(values[0]) > MAX_PARAMETER_LENGTH:
+        raise InvalidRequestError(f"Parameter '{name}' is too long.")
+    return values[0] or None
+
+
+# -- checks before the redirect URI is trusted ----------------------------------------------
+
+
+def check_client(ctx: CheckContext, req: dict[str, Any]) -> None:
+    try:
+        client_id = _single(ctx, "client_id")
+    except InvalidRequestError:
+        raise UntrustedRedirectError("invalid_request", "client") from None
+    client = ctx.find_client(client_id) if client_id else None
+    if client is None or not client.active:
+        raise UntrustedRedirectError("invalid_client", "client")
+    ctx.client = client
+    req["client_id"] = client.client_id
+
+
+def check_redirect_uri(ctx: CheckContext, req: dict[str, Any]) -> None:
+    """Exact match against the registered URIs (RFC 9700 section 2.1); required for OIDC."""
+    assert ctx.client is not None
+    try:
+        redirect_uri = _single(ctx, "redirect_uri")
+    except InvalidRequestError:
+        raise UntrustedRedirectError("invalid_request", "redirect_uri") from None
+    if not redirect_uri or not ctx.client.check_redirect_uri(redirect_uri):
+        raise UntrustedRedirectError("invalid_request", "redirect_uri")
+    req["redirect_uri"] = redirect_uri
+
+
+# -- checks whose errors go back to the portal ------------------------------------------------
+
+
+def check_response_mode(ctx: CheckContext, req: dict[str, Any]) -> None:
+    """OAuth 2.0 Multiple Response Type Encoding Practices and Form Post Response Mode."""
+    mode = _single(ctx, "response_mode") or "query"
+    if mode not in RESPONSE_MODES:
+        raise InvalidRequestError("Unsupported 'response_mode'.")
+    req["response_mode"] = mode
+
+
+def check_state(ctx: CheckContext, req: dict[str, Any]) -> None:
+    req["state"] = _single(ctx, "state")
+
+
+def check_request_object(ctx: CheckContext, req: dict[str, Any]) -> None:
+    """Request objects are not supported (OIDC Core 6.1, 6.2; discovery says so)."""
+    if "request" in ctx.params:
+        raise RequestNotSupportedError()
+    if "request_uri" in ctx.params:
+        raise RequestURINotSupportedError()
+
+
+def check_response_type(ctx: CheckContext, req: dict[str, Any]) -> None:
+    """Only the authorization code flow (RFC 9700 section 2.1.2: no implicit)."""
+    response_type = _single(ctx, "response_type")
+    if not response_type:
+        raise InvalidRequestError("Missing 'response_type'.")
+    if response_type != "code":
+        raise UnsupportedResponseTypeError(response_type=response_type)
+
+
+def check_scope(ctx: CheckContext, req: dict[str, Any]) -> None:
+    """RFC 6749 section 3.3; unknown scopes or scopes the portal may not ask for are refused."""
+    assert ctx.client is not None
+    raw = _single(ctx, "scope") or ""
+    scopes = list(dict.fromkeys(raw.split()))
+    if not scopes:
+        raise InvalidScopeError("The 'scope' parameter is required.")
+    allowed = set(ctx.client.scopes) | {"openid"}
+    unknown = [s for s in scopes if s not in ctx.scopes_supported or s not in allowed]
+    if unknown:
+        raise InvalidScopeError(f"Scope not allowed for this portal: {' '.join(unknown)}.")
+    req["scopes"] = scopes
+
+
+def check_pkce(ctx: CheckContext, req: dict[str, Any]) -> None:
+    """RFC 7636 with RFC 9700 section 2.1.1: S256 only; required for public clients."""
+    assert ctx.client is not None
+    challenge = _single(ctx, "code_challenge")
+    method = _single(ctx, "code_challenge_method")
+    if challenge is None:
+        if method is not None:
+            raise InvalidRequestError("'code_challenge_method' without 'code_challenge'.")
+        if ctx.client.public:
+            raise InvalidRequestError("PKCE is required: send 'code_challenge' (S256).")
+        return
+    # RFC 7636 4.3: the default method is "plain", which we refuse.
+    if method != "S256":
+        raise InvalidRequestError("Only 'code_challenge_method=S256' is supported.")
+    if not CODE_CHALLENGE_PATTERN.match(challenge):
+        raise InvalidRequestError("Invalid 'code_challenge'.")
+    req["code_challenge"] = challenge
+    req["code_challenge_method"] = method
+
+
+def check_nonce(ctx: CheckContext, req: dict[str, Any]) -> None:
+    """OIDC Core 3.1.2.1: optional for the code flow, echoed in the ID token."""
+    req["nonce"] = _single(ctx, "nonce")
+
+
+def check_prompt(ctx: CheckContext, req: dict[str, Any]) -> None:
+    """OIDC Core 3.1.2.1: ``none`` with any other value is an error."""
+    values = (_single(ctx, "prompt") or "").split()
+    if any(v not in PROMPT_VALUES for v in values):
+        raise InvalidRequestError("Unsupported 'prompt' value.")
+    if "none" in values and len(values) > 1:
+        raise InvalidRequestError("'prompt=none' cannot be combined with other values.")
+    req["prompt"] = list(dict.fromkeys(values))
+
+
+def check_max_age(ctx: CheckContext, req: dict[str, Any]) -> None:
+    raw = _single(ctx, "max_age")
+    if raw is None:
+        return
+    if not raw.isdigit() or len(raw) > 10:
+        raise InvalidRequestError("'max_age' must be a non-negative integer.")
+    req["max_age"] = int(raw)
+
+
+def check_claims(ctx: CheckContext, req: dict[str, Any]) -> None:
+    req["claims"] = claims_module.parse_claims_parameter(_single(ctx, "claims"))
+
+
+def check_acr_values(ctx: CheckContext, req: dict[str, Any]) -> None:
+    req["acr_values"] = (_single(ctx, "acr_values") or "").split()
+
+
+def check_id_token_hint(ctx: CheckContext, req: dict[str, Any]) -> None:
+    """OIDC Core 3.1.2.1: an ID token we issued, to this portal; expiry is not checked."""
+    hint = _single(ctx, "id_token_hint")
+    if hint is None:
+        return
+    try:
+        claims = ctx.verify_own_jwt(hint)
+    except ValueError:
+        raise InvalidRequestError("Invalid 'id_token_hint'.") from None
+    audience = claims.get("aud")
+    audiences = audience if isinstance(audience, list) else [audience]
+    if claims.get("iss") != ctx.issuer or req["client_id"] not in audiences:
+        raise InvalidRequestError("Invalid 'id_token_hint'.")
+    if not isinstance(claims.get("sub"), str):
+        raise InvalidRequestError("Invalid 'id_token_hint'.")
+    req["id_token_hint_subject"] = claims["sub"]
+
+
+def check_hints_and_locales(ctx: CheckContext, req: dict[str, Any]) -> None:
+    req["login_hint"] = _single(ctx, "login_hint")
+    req["ui_locales"] = (_single(ctx, "ui_locales") or "").split()
+
+
+# The order matters: nothing is redirected until the client and redirect URI are trusted, and
+# the response mode and state are known before the first redirected error.
+TRUST_CHECKS: tuple[Callable[[CheckContext, dict[str, Any]], None], ...] = (
+    check_client,
+    check_redirect_uri,
+)
+CHECKS: tuple[Callable[[CheckContext, dict[str, Any]], None], ...] = (
+    check_response_mode,
+    check_state,
+    check_request_object,
+    check_response_type,
+    check_scope,
+    check_pkce,
+    check_nonce,
+    check_prompt,
+    check_max_age,
+    check_claims,
+    check_acr_values,
+    check_id_token_hint,
+    check_hints_and_locales,
+)
+
+
+class RedirectableError(Exception):
+    """An error to send to the trusted redirect URI of ``partial``."""
+
+    def __init__(self, error: OAuth2Error, partial: dict[str, Any]) -> None:
+        super().__init__(error.error)
+        self.error = error
+        self.partial = partial
+
+
+def validate(ctx: CheckContext) -> AuthorizationRequest:
+    """Run every check; raise UntrustedRedirectError or RedirectableError on the first failure."""
+    req: dict[str, Any] = {}
+    for check in TRUST_CHECKS:
+        check(ctx, req)
+    req.setdefault("response_mode", "query")
+    for check in CHECKS:
+        try:
+            check(ctx, req)
+        except OAuth2Error as error:
+            if check is not check_state and "state" not in req:
+                try:
+                    check_state(ctx, req)
+                except OAuth2Error:
+                    pass
+            raise RedirectableError(error, req) from None
+    return AuthorizationRequest(**req)
+
+
+# -- deciding what the person must do next ----------------------------------------------------
+
+
+@dataclass
+class Progress:
+    """What has happened in this interaction so far."""
+
+    logged_in_here: bool = False
+    consented_here: bool = False
+
+
+def needs_login(
+    request: AuthorizationRequest,
+    session: LoginSession | None,
+    progress: Progress,
+    now: float | None = None,
+) -> bool:
+    if session is None:
+        return True
+    if progress.logged_in_here:
+        return False
+    if "login" in request.prompt or "select_account" in request.prompt:
+        return True
+    now = time.time() if now is None else now
+    if request.max_age is not None and now - session.auth_time > request.max_age:
+        return True
+    if request.id_token_hint_subject and request.id_token_hint_subject != session.subject:
+        return True
+    return False
+
+
+def next_step(
+    request: AuthorizationRequest,
+    session: LoginSession | None,
+    account: Account | None,
+    consented_scopes: list[str] | None,
+    progress: Progress,
+) -> str:
+    """``login``, ``consent`` or ``issue``; raises the OAuth error to return to the portal."""
+    if session is not None and account is None:
+        session = None
+    if needs_login(request, session, progress):
+        if "none" in request.prompt:
+            raise LoginRequiredError()
+        return "login"
+    assert account is not None and session is not None
+    demanded = claims_module.essential_acr_values(request.claims)
+    if demanded is not None and session.acr not in demanded:
+        raise UnmetAuthenticationRequirementsError(
+            "The login does not reach the authentication level the portal requires."
+        )
+    wants_consent = "consent" in request.prompt and not progress.consented_here
+    covered = consented_scopes is not None and set(request.scopes) <= set(consented_scopes)
+    if wants_consent or not (covered or progress.consented_here):
+        if "none" in request.prompt:
+            raise ConsentRequiredError()
+        return "consent"
+    return "issue"

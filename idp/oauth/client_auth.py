@@ -1,0 +1,53 @@
+"""``private_key_jwt`` client authentication (OIDC Core section 9, RFC 7523 section 2.2).
+
+The portal signs an assertion with a key from its registered ``jwks`` or ``jwks_uri``. Each
+assertion's ``jti`` is accepted once (kept in Redis until the assertion expires).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import redis
+import requests
+from authlib.oauth2.rfc7523 import JWTBearerClientAssertion
+from joserfc.jwk import KeySet
+
+from idp.models import Client
+
+_JWKS_CACHE_SECONDS = 300
+
+
+class PrivateKeyJWT(JWTBearerClientAssertion):
+    CLIENT_AUTH_METHOD = "private_key_jwt"
+
+    def __init__(self, *, issuer: str, token_endpoint: str, redis_client: redis.Redis) -> None:
+        super().__init__(validate_jti=True, leeway=60)
+        self.issuer = issuer
+        self.token_endpoint = token_endpoint
+        self.redis = redis_client
+        self._remote: dict[str, tuple[float, KeySet]] = {}
+
+    def get_audiences(self) -> list[str]:
+        # The token endpoint URL (RFC 7523 3) or the issuer (OIDC Core 9, RFC 7523bis).
+        return [self.token_endpoint, self.issuer]
+
+    def validate_jti(self, claims: Any, jti: str) -> bool:
+        expires = int(claims.get("exp", time.time() + 300)) - int(time.time()) + 60
+        key = f"idp:jti:{claims.get('iss')}:{jti}"
+        return bool(self.redis.set(key, "1", nx=True, ex=max(60, min(expires, 3600))))
+
+    def resolve_client_public_key(self, client: Client) -> KeySet:
+        if client.jwks:
+            return KeySet.import_key_set(client.jwks)
+        if client.jwks_uri:
+            cached = self._remote.get(client.jwks_uri)
+            if cached and cached[0] > time.monotonic():
+                return cached[1]
+            response = requests.get(client.jwks_uri, timeout=3)
+            response.raise_for_status()
+            key_set = KeySet.import_key_set(response.json())
+            self._remote[client.jwks_uri] = (time.monotonic() + _JWKS_CACHE_SECONDS, key_set)
+            return key_set
+        return KeySet([])

@@ -1,0 +1,76 @@
+"""Protocol errors: Authlib's classes carrying the RFC error codes, plus the few it lacks.
+
+The ``description`` of an error is public (it goes to the portal); internal detail is logged,
+never returned. Unknown failures become ``server_error`` / ``temporarily_unavailable``.
+"""
+
+from __future__ import annotations
+
+from authlib.oauth2.rfc6749.errors import (
+    AccessDeniedError,
+    InvalidClientError,
+    InvalidGrantError,
+    InvalidRequestError,
+    InvalidScopeError,
+    OAuth2Error,
+    UnauthorizedClientError,
+    UnsupportedResponseTypeError,
+)
+from authlib.oidc.core.errors import (
+    ConsentRequiredError,
+    InteractionRequiredError,
+    LoginRequiredError,
+    RequestNotSupportedError,
+    RequestURINotSupportedError,
+)
+
+__all__ = [
+    "AccessDeniedError",
+    "AuthorizationError",
+    "ConsentRequiredError",
+    "InteractionRequiredError",
+    "InvalidClientError",
+    "InvalidGrantError",
+    "InvalidRequestError",
+    "InvalidScopeError",
+    "LoginRequiredError",
+    "OAuth2Error",
+    "RequestNotSupportedError",
+    "RequestURINotSupportedError",
+    "TemporarilyUnavailableError",
+    "UnauthorizedClientError",
+    "UnmetAuthenticationRequirementsError",
+    "UnsupportedResponseTypeError",
+    "UntrustedRedirectError",
+]
+
+
+class UnmetAuthenticationRequirementsError(OAuth2Error):
+    """OpenID Connect Core 1.0 incorporating errata set 2, section 3.1.2.6."""
+
+    error = "unmet_authentication_requirements"
+
+
+class TemporarilyUnavailableError(OAuth2Error):
+    """RFC 6749 section 4.1.2.1."""
+
+    error = "temporarily_unavailable"
+    status_code = 503
+
+
+class UntrustedRedirectError(Exception):
+    """The client or redirect URI cannot be trusted: show an error page, never redirect
+    (RFC 6749 section 4.1.2.1, RFC 9700 section 4.11)."""
+
+    def __init__(self, error: str, message_key: str) -> None:
+        super().__init__(error)
+        self.error = error
+        self.message_key = message_key
+
+
+class AuthorizationError(Exception):
+    """An error to return to the portal's redirect URI (with ``state`` and ``iss``)."""
+
+    def __init__(self, error: OAuth2Error) -> None:
+        super().__init__(error.error)
+        self.error = error

@@ -1,0 +1,166 @@
+"""Token endpoint grants: Authlib's authorization code and refresh token grants, filled in.
+
+What Authlib leaves to us, and RFC 9700 asks for:
+- codes are single use and consumed atomically; a second redemption revokes every token issued
+  from the code (RFC 6749 section 4.1.2, RFC 9700 section 4.2.4);
+- PKCE accepts S256 only, and a verifier without a challenge is refused (RFC 9700 section 2.1.1);
+- refresh tokens rotate, and presenting a rotated one revokes the whole family (RFC 9700 4.14.2);
+- the ID token is added by :class:`OpenIDTokenExtension` (OIDC Core 3.1.3.3, 12.2).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from authlib.oauth2.rfc6749 import grants
+from authlib.oauth2.rfc7636 import CodeChallenge
+
+from idp.models import Account, Grant
+from idp.oauth.errors import InvalidGrantError
+from idp.oauth.tokens import IssuedToken
+
+if TYPE_CHECKING:
+    from idp.oauth.provider import Provider
+
+log = logging.getLogger(__name__)
+
+CLIENT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"]
+
+
+@dataclass
+class AuthorizationCode:
+    """The payload parked in Redis for one code (Authlib's ``AuthorizationCodeMixin``)."""
+
+    grant_id: str
+    client_id: str
+    redirect_uri: str
+    scope: str
+    nonce: str | None
+    code_challenge: str | None
+    code_challenge_method: str | None
+    auth_time: int
+    acr: str | None
+    amr: list[str]
+
+    def get_redirect_uri(self) -> str:
+        return self.redirect_uri
+
+    def get_scope(self) -> str:
+        return self.scope
+
+    def get_nonce(self) -> str | None:
+        return self.nonce
+
+    def get_auth_time(self) -> int:
+        return self.auth_time
+
+    def get_acr(self) -> str | None:
+        return self.acr
+
+    def get_amr(self) -> list[str]:
+        return self.amr
+
+
+class S256CodeChallenge(CodeChallenge):
+    """RFC 7636 with ``plain`` refused: the default method becomes S256 (RFC 9700 2.1.1)."""
+
+    DEFAULT_CODE_CHALLENGE_METHOD = "S256"
+    SUPPORTED_CODE_CHALLENGE_METHOD = ["S256"]
+
+
+class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
+    TOKEN_ENDPOINT_AUTH_METHODS = CLIENT_AUTH_METHODS
+    provider: Provider
+
+    def query_authorization_code(self, code: str, client: Any) -> AuthorizationCode | None:
+        payload, used_by_grant = self.provider.consume_code(code)
+        if payload is None:
+            if used_by_grant:
+                # A second redemption: revoke everything the first one issued.
+                self.provider.tokens.revoke_grant(used_by_grant, "code_reuse")
+                self.provider.audit(
+                    "code_reuse", client_id=client.client_id, details={"grant_id": used_by_grant}
+                )
+            return None
+        record = AuthorizationCode(**payload)
+        if record.client_id != client.client_id:
+            return None
+        return record
+
+    def delete_authorization_code(self, authorization_code: AuthorizationCode) -> None:
+        """Nothing to do: the code was consumed atomically when it was read."""
+
+    def authenticate_user(self, authorization_code: AuthorizationCode) -> Account | None:
+        grant = self.provider.tokens.find_grant(authorization_code.grant_id)
+        if grant is None or grant.revoked_at is not None or not grant.account.active:
+            return None
+        self.request.grant = grant  # type: ignore[attr-defined]
+        return grant.account
+
+    def save_authorization_code(self, code: str, request: Any) -> None:  # pragma: no cover
+        raise RuntimeError("codes are issued by idp.oauth.provider, not by Authlib")
+
+
+class RefreshTokenGrant(grants.RefreshTokenGrant):
+    TOKEN_ENDPOINT_AUTH_METHODS = CLIENT_AUTH_METHODS
+    INCLUDE_NEW_REFRESH_TOKEN = True
+    provider: Provider
+
+    def authenticate_refresh_token(self, refresh_token: str) -> IssuedToken | None:
+        token = self.provider.tokens.find(refresh_token, "refresh_token")
+        if token is None or token.kind != "refresh_token":
+            return None
+        client_id = self.request.payload.client_id or getattr(
+            self.request.client, "client_id", None
+        )
+        if token.row.rotated_at is not None:
+            # RFC 9700 4.14.2: a rotated refresh token came back; assume it leaked.
+            self.provider.tokens.revoke_grant(token.row.grant_id, "refresh_token_reuse")
+            self.provider.audit(
+                "refresh_token_reuse", client_id=client_id, details={"grant_id": token.row.grant_id}
+            )
+            return None
+        if not token.active:
+            return None
+        self.request.grant = token.grant  # type: ignore[attr-defined]
+        return token
+
+    def authenticate_user(self, refresh_token: IssuedToken) -> Account | None:
+        account = refresh_token.grant.account
+        return account if account.active else None
+
+    def revoke_old_credential(self, refresh_token: IssuedToken) -> None:
+        """Rotation happens in ``save_token`` together with storing the new token."""
+
+
+class OpenIDTokenExtension:
+    """Adds the ID token to code and refresh responses when ``openid`` was granted."""
+
+    def __init__(self, provider: Provider) -> None:
+        self.provider = provider
+
+    def __call__(self, grant: grants.BaseGrant) -> None:
+        grant.register_hook("after_create_token_response", self.process_token)
+
+    def process_token(self, grant: grants.BaseGrant, response: tuple[int, Any, Any]) -> None:
+        _, token, _ = response
+        if "openid" not in (token.get("scope") or "").split():
+            return
+        stored: Grant = grant.request.grant  # type: ignore[attr-defined]
+        code = grant.request.authorization_code
+        token["id_token"] = self.provider.id_tokens.create(
+            stored,
+            access_token=token["access_token"],
+            nonce=code.get_nonce() if code is not None else None,
+        )
+
+
+def save_token(provider: Provider, token: dict[str, Any], request: Any) -> None:
+    """Authlib's ``save_token``: store under the grant; rotation is atomic with it."""
+    grant: Grant = request.grant
+    replaces = request.refresh_token.row if request.refresh_token is not None else None
+    if not provider.tokens.save(token, grant, replaces=replaces):
+        provider.tokens.revoke_grant(grant.id, "refresh_token_reuse")
+        raise InvalidGrantError("The refresh token was already used.")

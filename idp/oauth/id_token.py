@@ -1,0 +1,46 @@
+"""ID tokens (OpenID Connect Core 1.0 sections 2, 3.1.3.6 and 12.2)."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from authlib.oidc.core.grants.util import create_half_hash
+
+from idp.models import Grant
+from idp.oauth import claims as claims_module
+from idp.oauth.keys import KeyRing
+
+
+class IdTokenFactory:
+    def __init__(self, keys: KeyRing, issuer: str, ttl: int) -> None:
+        self.keys = keys
+        self.issuer = issuer
+        self.ttl = ttl
+
+    def create(self, grant: Grant, *, access_token: str | None, nonce: str | None) -> str:
+        client = grant.client
+        alg = client.id_token_signed_response_alg or "RS256"
+        now = int(time.time())
+        payload: dict[str, Any] = {
+            "iss": self.issuer,
+            "sub": grant.account.subject,
+            "aud": client.client_id,
+            "exp": now + self.ttl,
+            "iat": now,
+            "auth_time": grant.auth_time,
+        }
+        if nonce:
+            payload["nonce"] = nonce
+        if grant.acr:
+            payload["acr"] = grant.acr
+        if grant.amr:
+            payload["amr"] = list(grant.amr)
+        if grant.sid:
+            payload["sid"] = grant.sid
+        if access_token:
+            payload["at_hash"] = create_half_hash(access_token, alg).decode()
+        scopes = grant.scope.split()
+        requested = (grant.claims or {}).get("id_token")
+        payload.update(claims_module.release(grant.account, scopes, requested))
+        return self.keys.sign(payload, alg)

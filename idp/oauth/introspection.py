@@ -1,0 +1,42 @@
+"""Token introspection (RFC 7662). A portal may introspect the tokens issued to it."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from authlib.oauth2.rfc7662 import IntrospectionEndpoint as _IntrospectionEndpoint
+
+from idp.models import Client
+from idp.oauth.tokens import IssuedToken
+
+if TYPE_CHECKING:
+    from idp.oauth.provider import Provider
+
+
+class IntrospectionEndpoint(_IntrospectionEndpoint):
+    CLIENT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "private_key_jwt"]
+    provider: Provider
+
+    def query_token(self, token_string: str, token_type_hint: str | None) -> IssuedToken | None:
+        return self.provider.tokens.find(token_string, token_type_hint)
+
+    def check_permission(self, token: IssuedToken, client: Client, request: Any) -> bool:
+        return token.check_client(client)
+
+    def introspect_token(self, token: IssuedToken) -> dict[str, Any]:
+        grant = token.grant
+        return {
+            "active": True,
+            "scope": token.row.scope,
+            "client_id": grant.client_id,
+            "username": grant.account.username,
+            "token_type": "Bearer" if token.kind == "access_token" else "refresh_token",
+            "exp": int(token.expires_at.timestamp()),
+            "iat": int(token.row.issued_at.timestamp()),
+            "sub": grant.account.subject,
+            "aud": grant.client_id,
+            "iss": self.provider.issuer,
+            "auth_time": grant.auth_time,
+            "acr": grant.acr,
+            "sid": grant.sid,
+        }

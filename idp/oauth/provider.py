@@ -1,0 +1,382 @@
+"""The provider: wires storage, keys and Authlib together and runs the authorization flow.
+
+An authorization request is validated (``idp.oauth.authorize``), then either answered at once
+(a live session and a remembered consent) or *parked* as an interaction in Redis under a random
+id. The person walks the interaction's steps (login, consent) at ``/interaction/<id>``; each step
+calls :meth:`Provider.resume`, which decides the next step or issues the code and ends the
+interaction. Parking keeps the protocol code apart from the pages (node-oidc-provider's model).
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import redis
+from sqlalchemy import select
+
+from idp.config import Config
+from idp.identity.passwords import Passwords
+from idp.models import Account, AuditEvent, Client, Consent
+from idp.models.base import Database
+from idp.oauth import authorize, responses
+from idp.oauth.authorize import AuthorizationRequest, Progress
+from idp.oauth.client_auth import PrivateKeyJWT
+from idp.oauth.discovery import metadata
+from idp.oauth.errors import AccessDeniedError, OAuth2Error
+from idp.oauth.grants import (
+    AuthorizationCodeGrant,
+    OpenIDTokenExtension,
+    RefreshTokenGrant,
+    S256CodeChallenge,
+)
+from idp.oauth.id_token import IdTokenFactory
+from idp.oauth.introspection import IntrospectionEndpoint
+from idp.oauth.keys import KeyRing
+from idp.oauth.requests import ProtocolRequest, ProtocolResponse
+from idp.oauth.responses import AuthorizationResponse
+from idp.oauth.revocation import RevocationEndpoint
+from idp.oauth.server import AuthorizationServer
+from idp.oauth.tokens import TokenService
+from idp.oauth.userinfo import userinfo
+from idp.store import ShortLivedStore
+from idp.store.ratelimit import LoginThrottle
+from idp.store.sessions import LoginSession, SessionStore
+
+log = logging.getLogger(__name__)
+
+UI_LOCALES = ["zh-CN", "en"]
+
+
+@dataclass
+class Interaction:
+    """A parked authorization request and where the person is in it."""
+
+    id: str
+    request: AuthorizationRequest
+    step: str
+    progress: Progress
+    client_name: str
+    # The browser that started it; other browsers cannot continue it.
+    binding: str
+
+
+class Provider:
+    def __init__(self, config: Config, db: Database, redis_client: redis.Redis) -> None:
+        self.config = config
+        self.issuer = config.ISSUER
+        self.db = db
+        self.redis = redis_client
+        self.keys = KeyRing(
+            config.keys_path,
+            retired_grace=config.key_retired_grace,
+            reload_interval=config.KEYS_RELOAD_INTERVAL,
+        )
+        self.passwords = Passwords(
+            time_cost=config.ARGON2_TIME_COST,
+            memory_kib=config.ARGON2_MEMORY_KIB,
+            parallelism=config.ARGON2_PARALLELISM,
+        )
+        self.tokens = TokenService(
+            db,
+            access_ttl=config.ACCESS_TOKEN_TTL,
+            refresh_idle_ttl=config.REFRESH_TOKEN_IDLE_TTL,
+            absolute_ttl=config.REFRESH_TOKEN_ABSOLUTE_TTL,
+        )
+        self.id_tokens = IdTokenFactory(self.keys, self.issuer, config.ID_TOKEN_TTL)
+        self.codes = ShortLivedStore(redis_client, "code", hash_ids=True)
+        self.interactions = ShortLivedStore(redis_client, "interaction")
+        self.sessions = SessionStore(
+            redis_client, config.SESSION_IDLE_TTL, config.SESSION_ABSOLUTE_TTL
+        )
+        self.throttle = LoginThrottle(
+            redis_client,
+            free=config.LOGIN_FREE_FAILURES,
+            max_wait=config.LOGIN_MAX_WAIT,
+            lock=config.LOGIN_LOCK_FAILURES,
+            per_address_hour=config.LOGIN_ADDRESS_FAILURES_PER_HOUR,
+        )
+        self.metadata = metadata(self.issuer, UI_LOCALES)
+        self.server = self._build_server()
+
+    def _build_server(self) -> AuthorizationServer:
+        server = AuthorizationServer(self)
+        server.register_token_generator("default", self.tokens.generate)
+        server.register_client_auth_method(
+            PrivateKeyJWT.CLIENT_AUTH_METHOD,
+            PrivateKeyJWT(
+                issuer=self.issuer,
+                token_endpoint=self.metadata["token_endpoint"],
+                redis_client=self.redis,
+            ),
+        )
+        openid = OpenIDTokenExtension(self)
+        code_grant = type("CodeGrant", (AuthorizationCodeGrant,), {"provider": self})
+        refresh_grant = type("RefreshGrant", (RefreshTokenGrant,), {"provider": self})
+        server.register_grant(code_grant, [S256CodeChallenge(required=True), openid])
+        server.register_grant(refresh_grant, [openid])
+        server.register_endpoint(
+            type("Introspection", (IntrospectionEndpoint,), {"provider": self})(server)
+        )
+        server.register_endpoint(
+            type("Revocation", (RevocationEndpoint,), {"provider": self})(server)
+        )
+        return server
+
+    # -- lookups -----------------------------------------------------------------------------
+    def find_client(self, client_id: str | None) -> Client | None:
+        if not client_id or len(client_id) > 64:
+            return None
+        client = self.db.session.get(Client, client_id)
+        return client if client is not None and client.active else None
+
+    def find_account(self, account_id: str) -> Account | None:
+        return self.db.session.get(Account, account_id)
+
+    def current_session(self, session_id: str | None) -> tuple[LoginSession | None, Account | None]:
+        """The live SSO session and its account, or (None, None) if either no longer holds."""
+        session = self.sessions.get(session_id)
+        if session is None:
+            return None, None
+        account = self.find_account(session.account_id)
+        if (
+            account is None
+            or not account.active
+            or account.security_stamp != session.security_stamp
+        ):
+            assert session_id is not None
+            self.sessions.destroy(session_id)
+            return None, None
+        return session, account
+
+    def consented_scopes(self, account_id: str, client_id: str) -> list[str] | None:
+        consent = self.db.session.scalar(
+            select(Consent).where(Consent.account_id == account_id, Consent.client_id == client_id)
+        )
+        return list(consent.scopes) if consent else None
+
+    # -- authorization endpoint --------------------------------------------------------------
+    def validate_authorization(self, params: dict[str, list[str]]) -> AuthorizationRequest:
+        """Raises UntrustedRedirectError (show a page) or RedirectableError (tell the portal)."""
+        ctx = authorize.CheckContext(
+            params=params,
+            find_client=self.find_client,
+            verify_own_jwt=lambda token: self.keys.verify(token)[1],
+            issuer=self.issuer,
+            scopes_supported=tuple(self.metadata["scopes_supported"]),
+        )
+        return authorize.validate(ctx)
+
+    def error_response(
+        self, request_data: dict[str, Any], error: OAuth2Error
+    ) -> AuthorizationResponse:
+        return responses.error(
+            request_data["redirect_uri"],
+            request_data.get("response_mode", "query"),
+            error,
+            request_data.get("state"),
+            self.issuer,
+        )
+
+    def authorize(
+        self,
+        request: AuthorizationRequest,
+        session_id: str | None,
+        binding: str,
+        progress: Progress | None = None,
+    ) -> AuthorizationResponse | Interaction:
+        """Answer at once, or park the request as an interaction for the person to complete."""
+        progress = progress or Progress()
+        session, account = self.current_session(session_id)
+        try:
+            step = authorize.next_step(
+                request,
+                session,
+                account,
+                self.consented_scopes(account.id, request.client_id) if account else None,
+                progress,
+            )
+        except OAuth2Error as error:
+            return self.error_response(request.to_dict(), error)
+        if step == "issue":
+            assert session is not None and account is not None and session_id is not None
+            return self._issue_code(request, session_id, session, account)
+        client = self.find_client(request.client_id)
+        interaction = Interaction(
+            id=secrets.token_urlsafe(24),
+            request=request,
+            step=step,
+            progress=progress,
+            client_name=client.name if client else request.client_id,
+            binding=binding,
+        )
+        self._save_interaction(interaction)
+        return interaction
+
+    def _save_interaction(self, interaction: Interaction) -> None:
+        self.interactions.put(
+            interaction.id,
+            {
+                "request": interaction.request.to_dict(),
+                "step": interaction.step,
+                "progress": interaction.progress.__dict__,
+                "client_name": interaction.client_name,
+                "binding": interaction.binding,
+            },
+            ttl=self.config.INTERACTION_TTL,
+        )
+
+    def load_interaction(self, interaction_id: str, binding: str | None) -> Interaction | None:
+        if not interaction_id or len(interaction_id) > 64:
+            return None
+        data = self.interactions.get(interaction_id)
+        if data is None or not binding or not secrets.compare_digest(data["binding"], binding):
+            return None
+        return Interaction(
+            id=interaction_id,
+            request=AuthorizationRequest.from_dict(data["request"]),
+            step=data["step"],
+            progress=Progress(**data["progress"]),
+            client_name=data["client_name"],
+            binding=data["binding"],
+        )
+
+    def resume(
+        self, interaction: Interaction, session_id: str | None
+    ) -> AuthorizationResponse | Interaction | None:
+        """Continue after a step: the next step, or the final response to the portal.
+
+        The interaction is consumed atomically, so a replayed form cannot complete it twice;
+        None means it was already used or has expired.
+        """
+        if self.interactions.consume(interaction.id)[0] is None:
+            return None
+        return self.authorize(
+            interaction.request, session_id, interaction.binding, interaction.progress
+        )
+
+    def abort(self, interaction: Interaction) -> AuthorizationResponse | None:
+        """The person gave up or refused: ``access_denied`` to the portal."""
+        if self.interactions.consume(interaction.id)[0] is None:
+            return None
+        return self.error_response(
+            interaction.request.to_dict(),
+            AccessDeniedError("The person declined or cancelled the login."),
+        )
+
+    def record_consent(self, account: Account, client_id: str, scopes: list[str]) -> None:
+        with self.db.transaction() as session:
+            consent = session.scalar(
+                select(Consent).where(
+                    Consent.account_id == account.id, Consent.client_id == client_id
+                )
+            )
+            if consent is None:
+                session.add(Consent(account_id=account.id, client_id=client_id, scopes=scopes))
+            else:
+                consent.scopes = sorted(set(consent.scopes) | set(scopes))
+
+    def _issue_code(
+        self,
+        request: AuthorizationRequest,
+        session_id: str,
+        session: LoginSession,
+        account: Account,
+    ) -> AuthorizationResponse:
+        client = self.find_client(request.client_id)
+        if client is None:
+            return self.error_response(
+                request.to_dict(), AccessDeniedError("The portal is no longer registered.")
+            )
+        grant = self.tokens.create_grant(
+            account=account,
+            client=client,
+            scope=request.scope,
+            claims=request.claims,
+            sid=session.sid,
+            auth_time=session.auth_time,
+            acr=session.acr,
+            amr=session.amr,
+        )
+        code = secrets.token_urlsafe(32)  # 256 bits (RFC 6749 10.10 asks for at least 128)
+        self.codes.put(
+            code,
+            {
+                "grant_id": grant.id,
+                "client_id": client.client_id,
+                "redirect_uri": request.redirect_uri,
+                "scope": request.scope,
+                "nonce": request.nonce,
+                "code_challenge": request.code_challenge,
+                "code_challenge_method": request.code_challenge_method,
+                "auth_time": session.auth_time,
+                "acr": session.acr,
+                "amr": session.amr,
+            },
+            ttl=self.config.AUTHORIZATION_CODE_TTL,
+        )
+        self.sessions.add_client(session_id, session, client.client_id)
+        return responses.success(
+            request.redirect_uri, request.response_mode, code, request.state, self.issuer
+        )
+
+    def consume_code(self, code: str) -> tuple[dict[str, Any] | None, str | None]:
+        if not code or len(code) > 256:
+            return None, None
+        return self.codes.consume(
+            code, remember_field="grant_id", remember_ttl=self.config.CODE_REUSE_MEMORY
+        )
+
+    # -- login -------------------------------------------------------------------------------
+    def start_session(self, account: Account, amr: list[str]) -> tuple[str, LoginSession]:
+        return self.sessions.create(
+            account_id=account.id,
+            subject=account.subject,
+            amr=amr,
+            acr=account.acr,
+            security_stamp=account.security_stamp,
+        )
+
+    # -- back-channel endpoints --------------------------------------------------------------
+    def token(self, request: ProtocolRequest) -> ProtocolResponse:
+        return self.server.create_token_response(request)
+
+    def introspect(self, request: ProtocolRequest) -> ProtocolResponse:
+        return self.server.create_endpoint_response("introspection", request)
+
+    def revoke(self, request: ProtocolRequest) -> ProtocolResponse:
+        return self.server.create_endpoint_response("revocation", request)
+
+    def userinfo(self, request: ProtocolRequest) -> ProtocolResponse:
+        return userinfo(request, self.tokens)
+
+    # -- audit -------------------------------------------------------------------------------
+    def audit(
+        self,
+        action: str,
+        *,
+        actor: str | None = None,
+        account_id: str | None = None,
+        client_id: str | None = None,
+        ip_address: str | None = None,
+        details: dict[str, Any] | None = None,
+    ) -> None:
+        with self.db.transaction() as session:
+            session.add(
+                AuditEvent(
+                    action=action,
+                    actor=actor,
+                    account_id=account_id,
+                    client_id=client_id,
+                    ip_address=ip_address,
+                    details=details or {},
+                )
+            )
+        log.info("audit %s account=%s client=%s", action, account_id, client_id)
+
+    @staticmethod
+    def now() -> int:
+        return int(time.time())

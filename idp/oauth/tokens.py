@@ -1,0 +1,215 @@
+"""Issuing, finding and revoking tokens.
+
+Access and refresh tokens are opaque 256-bit random strings; only their SHA-256 hashes are stored.
+A token is usable while its row, its grant, its account and its client all allow it; a lookup is
+one indexed query that joins the four (see ``Token.grant`` and ``Grant.account``/``client``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select, update
+
+from idp.models import Account, Client, Grant, Token
+from idp.models.base import Database, utcnow
+
+
+def token_hash(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()
+
+
+def new_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+@dataclass
+class IssuedToken:
+    """A stored token seen as one kind (``access_token`` or ``refresh_token``): Authlib's
+    ``TokenMixin`` for the revocation and introspection endpoints."""
+
+    row: Token
+    kind: str
+
+    @property
+    def grant(self) -> Grant:
+        return self.row.grant
+
+    def check_client(self, client: Client) -> bool:
+        return self.row.grant.client_id == client.client_id
+
+    def get_scope(self) -> str:
+        return self.row.scope
+
+    def get_expires_in(self) -> int:
+        return max(0, int((self.expires_at - utcnow()).total_seconds()))
+
+    @property
+    def expires_at(self) -> datetime:
+        if self.kind == "refresh_token":
+            assert self.row.refresh_expires_at is not None
+            return min(self.row.refresh_expires_at, self.row.grant.expires_at)
+        return self.row.access_expires_at
+
+    def is_expired(self) -> bool:
+        return self.expires_at <= utcnow()
+
+    def is_revoked(self) -> bool:
+        grant = self.row.grant
+        if grant.revoked_at is not None or not grant.client.active:
+            return True
+        if not grant.account.active or grant.account.security_stamp != grant.security_stamp:
+            return True
+        if self.kind == "refresh_token":
+            return self.row.rotated_at is not None
+        return self.row.revoked_at is not None
+
+    @property
+    def active(self) -> bool:
+        return not self.is_expired() and not self.is_revoked()
+
+
+class TokenService:
+    def __init__(
+        self, db: Database, *, access_ttl: int, refresh_idle_ttl: int, absolute_ttl: int
+    ) -> None:
+        self.db = db
+        self.access_ttl = access_ttl
+        self.refresh_idle_ttl = refresh_idle_ttl
+        self.absolute_ttl = absolute_ttl
+
+    # -- grants ------------------------------------------------------------------------------
+    def create_grant(
+        self,
+        *,
+        account: Account,
+        client: Client,
+        scope: str,
+        claims: dict[str, Any] | None,
+        sid: str | None,
+        auth_time: int,
+        acr: str | None,
+        amr: list[str],
+    ) -> Grant:
+        with self.db.transaction() as session:
+            grant = Grant(
+                account_id=account.id,
+                client_id=client.client_id,
+                scope=scope,
+                claims=claims,
+                sid=sid,
+                auth_time=auth_time,
+                acr=acr,
+                amr=amr,
+                security_stamp=account.security_stamp,
+                expires_at=utcnow() + timedelta(seconds=self.absolute_ttl),
+            )
+            session.add(grant)
+        return grant
+
+    def find_grant(self, grant_id: str) -> Grant | None:
+        return self.db.session.get(Grant, grant_id)
+
+    def revoke_grant(self, grant_id: str, reason: str) -> bool:
+        """Revoke a grant and with it every token issued under it (the whole family)."""
+        with self.db.transaction() as session:
+            result = session.execute(
+                update(Grant)
+                .where(Grant.id == grant_id, Grant.revoked_at.is_(None))
+                .values(revoked_at=utcnow(), revoked_reason=reason)
+            )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    def revoke_grants_for(self, account_id: str, client_id: str, reason: str) -> int:
+        with self.db.transaction() as session:
+            result = session.execute(
+                update(Grant)
+                .where(
+                    Grant.account_id == account_id,
+                    Grant.client_id == client_id,
+                    Grant.revoked_at.is_(None),
+                )
+                .values(revoked_at=utcnow(), revoked_reason=reason)
+            )
+        return int(result.rowcount)  # type: ignore[attr-defined]
+
+    # -- tokens ------------------------------------------------------------------------------
+    def generate(
+        self,
+        grant_type: str,
+        client: Client,
+        user: Account | None = None,
+        scope: str | None = None,
+        expires_in: int | None = None,
+        include_refresh_token: bool = True,
+    ) -> dict[str, Any]:
+        """Authlib's token generator signature (``register_token_generator``)."""
+        token: dict[str, Any] = {
+            "token_type": "Bearer",
+            "access_token": new_token(),
+            "expires_in": expires_in or self.access_ttl,
+            "scope": scope or "",
+        }
+        if include_refresh_token:
+            token["refresh_token"] = new_token()
+        return token
+
+    def save(self, token: dict[str, Any], grant: Grant, replaces: Token | None = None) -> bool:
+        """Store a new token under ``grant``. When it replaces a refresh token, claim the old one
+        in the same transaction; returns False if another request already used it (reuse)."""
+        now = utcnow()
+        refresh_expires = None
+        if token.get("refresh_token"):
+            refresh_expires = min(now + timedelta(seconds=self.refresh_idle_ttl), grant.expires_at)
+        with self.db.transaction() as session:
+            if replaces is not None:
+                claimed = session.execute(
+                    update(Token)
+                    .where(Token.id == replaces.id, Token.rotated_at.is_(None))
+                    .values(rotated_at=now)
+                )
+                if not claimed.rowcount:  # type: ignore[attr-defined]
+                    session.rollback()
+                    return False
+            session.add(
+                Token(
+                    grant_id=grant.id,
+                    access_token_hash=token_hash(token["access_token"]),
+                    refresh_token_hash=(
+                        token_hash(token["refresh_token"]) if token.get("refresh_token") else None
+                    ),
+                    scope=token["scope"],
+                    issued_at=now,
+                    access_expires_at=now + timedelta(seconds=int(token["expires_in"])),
+                    refresh_expires_at=refresh_expires,
+                )
+            )
+        return True
+
+    def find(self, value: str, hint: str | None = None) -> IssuedToken | None:
+        """Find an access or refresh token by its value: one indexed query per kind tried."""
+        if not value or len(value) > 512:
+            return None
+        digest = token_hash(value)
+        kinds = (
+            ["refresh_token", "access_token"]
+            if hint == "refresh_token"
+            else [
+                "access_token",
+                "refresh_token",
+            ]
+        )
+        for kind in kinds:
+            column = Token.access_token_hash if kind == "access_token" else Token.refresh_token_hash
+            row = self.db.session.scalar(select(Token).where(column == digest))
+            if row is not None:
+                return IssuedToken(row, kind)
+        return None
+
+    def revoke_access_token(self, row: Token) -> None:
+        with self.db.transaction() as session:
+            session.execute(update(Token).where(Token.id == row.id).values(revoked_at=utcnow()))

@@ -1,0 +1,82 @@
+"""Failed-login throttling (NIST SP 800-63B section 5.2.2, OWASP Authentication Cheat Sheet).
+
+Per account: after ``free`` consecutive failures every further attempt must wait
+``2 ** (failures - free)`` seconds (capped at ``max_wait``) after the last failure, and at ``lock``
+consecutive failures (at most 100) the account is locked until an operator unlocks it. A success
+resets the count. Per address: at most ``per_address_hour`` failures an hour.
+
+Accounts are keyed by a hash of the submitted username, whether or not such an account exists, so
+that the answer and the timing are the same for unknown accounts.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import redis
+
+from idp.store.kv import digest
+
+_MONTH = 30 * 24 * 3600
+
+
+@dataclass(frozen=True)
+class Verdict:
+    allowed: bool
+    wait_seconds: int = 0
+    locked: bool = False
+
+
+class LoginThrottle:
+    def __init__(
+        self, client: redis.Redis, *, free: int, max_wait: int, lock: int, per_address_hour: int
+    ) -> None:
+        self.client = client
+        self.free = free
+        self.max_wait = max_wait
+        self.lock = lock
+        self.per_address_hour = per_address_hour
+
+    @staticmethod
+    def _account_key(username: str) -> str:
+        return f"idp:fail:account:{digest(username.strip().lower())}"
+
+    @staticmethod
+    def _address_key(address: str) -> str:
+        return f"idp:fail:address:{address}"
+
+    def check(self, username: str, address: str) -> Verdict:
+        pipe = self.client.pipeline(transaction=False)
+        pipe.hmget(self._account_key(username), "count", "last")
+        pipe.get(self._address_key(address))
+        pipe.ttl(self._address_key(address))
+        (count, last), address_count, address_ttl = pipe.execute()
+        count = int(count or 0)
+        if count >= self.lock:
+            return Verdict(allowed=False, locked=True)
+        if address_count and int(address_count) >= self.per_address_hour:
+            return Verdict(allowed=False, wait_seconds=max(1, int(address_ttl)))
+        if count >= self.free and last:
+            wait = min(2 ** (count - self.free), self.max_wait)
+            remaining = int(float(last) + wait - time.time())
+            if remaining > 0:
+                return Verdict(allowed=False, wait_seconds=remaining)
+        return Verdict(allowed=True)
+
+    def record_failure(self, username: str, address: str) -> None:
+        key = self._account_key(username)
+        pipe = self.client.pipeline(transaction=True)
+        pipe.hincrby(key, "count", 1)
+        pipe.hset(key, "last", repr(time.time()))
+        pipe.expire(key, _MONTH)
+        # SET NX then INCR: the hourly window starts at the first failure (works on Redis 6.2).
+        pipe.set(self._address_key(address), 0, ex=3600, nx=True)
+        pipe.incr(self._address_key(address))
+        pipe.execute()
+
+    def record_success(self, username: str) -> None:
+        self.client.delete(self._account_key(username))
+
+    def unlock(self, username: str) -> None:
+        self.client.delete(self._account_key(username))

@@ -1,0 +1,92 @@
+"""Provider (SSO) sessions, kept server-side in Redis.
+
+The browser holds only a random session id in the SSO cookie; Redis holds the login: account,
+``auth_time``, ``amr``, ``acr``, the public ``sid`` released in ID tokens, and the portals the
+session has logged in to. Idle and absolute lifetimes are enforced on every read.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import time
+from dataclasses import asdict, dataclass, field
+
+import redis
+
+from idp.store.kv import digest
+
+
+@dataclass
+class LoginSession:
+    account_id: str
+    subject: str
+    sid: str
+    auth_time: int
+    amr: list[str]
+    acr: str
+    security_stamp: int
+    created_at: int
+    clients: list[str] = field(default_factory=list)
+
+
+class SessionStore:
+    def __init__(self, client: redis.Redis, idle_ttl: int, absolute_ttl: int) -> None:
+        self.client = client
+        self.idle_ttl = idle_ttl
+        self.absolute_ttl = absolute_ttl
+
+    @staticmethod
+    def _key(session_id: str) -> str:
+        return f"idp:session:{digest(session_id)}"
+
+    def create(
+        self, *, account_id: str, subject: str, amr: list[str], acr: str, security_stamp: int
+    ) -> tuple[str, LoginSession]:
+        """Start a new session under a fresh id (never reuse the id a browser brought)."""
+        now = int(time.time())
+        session_id = secrets.token_urlsafe(32)
+        session = LoginSession(
+            account_id=account_id,
+            subject=subject,
+            sid=secrets.token_urlsafe(16),
+            auth_time=now,
+            amr=amr,
+            acr=acr,
+            security_stamp=security_stamp,
+            created_at=now,
+        )
+        self._save(session_id, session)
+        return session_id, session
+
+    def get(self, session_id: str | None) -> LoginSession | None:
+        if not session_id:
+            return None
+        raw = self.client.get(self._key(session_id))
+        if not raw:
+            return None
+        session = LoginSession(**json.loads(raw))
+        now = int(time.time())
+        if now - session.created_at >= self.absolute_ttl:
+            self.destroy(session_id)
+            return None
+        # Sliding idle expiry, never past the absolute limit.
+        remaining = self.absolute_ttl - (now - session.created_at)
+        self.client.expire(self._key(session_id), min(self.idle_ttl, remaining))
+        return session
+
+    def add_client(self, session_id: str, session: LoginSession, client_id: str) -> None:
+        if client_id not in session.clients:
+            session.clients.append(client_id)
+            self._save(session_id, session)
+
+    def destroy(self, session_id: str) -> None:
+        self.client.delete(self._key(session_id))
+
+    def _save(self, session_id: str, session: LoginSession) -> None:
+        remaining = self.absolute_ttl - (int(time.time()) - session.created_at)
+        self.client.set(
+            self._key(session_id),
+            json.dumps(asdict(session), separators=(",", ":")),
+            ex=max(1, min(self.idle_ttl, remaining)),
+        )

@@ -1,0 +1,37 @@
+"""Flask blueprints: thin adapters from HTTP to the protocol and identity layers."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from idp.oauth.provider import Provider
+
+
+def init_app(app: Flask, provider: Provider) -> None:
+    from idp.views import (
+        authorize,
+        discovery,
+        health,
+        interaction,
+        introspection,
+        revocation,
+        token,
+        userinfo,
+        web,
+    )
+
+    web.init_app(app, provider)
+    for module in (
+        discovery,
+        authorize,
+        token,
+        userinfo,
+        revocation,
+        introspection,
+        interaction,
+        health,
+    ):
+        app.register_blueprint(module.bp)
+    # Back-channel endpoints authenticate the client instead; /authorize may be POSTed by portals.
+    for module in (token, userinfo, revocation, introspection, authorize):
+        web.csrf.exempt(module.bp)

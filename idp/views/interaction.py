@@ -1,0 +1,185 @@
+"""The interaction: the steps a person walks between the portal's request and the code.
+
+``GET /interaction/<id>`` shows the current step; each step's form posts to its own URL, and
+every POST answers with a 303 (to the next step, or to the portal). An interaction can only be
+continued by the browser that started it (``idp_browser`` cookie) and only once per step.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext
+
+from idp.identity.login import authenticate
+from idp.oauth.provider import Interaction
+from idp.oauth.responses import AuthorizationResponse
+from idp.views import cookies
+from idp.views.web import authorization_response, error_page, provider
+
+bp = Blueprint("interaction", __name__, url_prefix="/interaction")
+
+SCOPE_DESCRIPTIONS = {
+    "openid": lazy_gettext("Your identity (who you are)"),
+    "profile": lazy_gettext("Access your basic profile (name)"),
+    "offline_access": lazy_gettext("Keep you signed in (offline access)"),
+}
+
+
+def _load(interaction_id: str) -> Interaction | None:
+    interaction = provider().load_interaction(interaction_id, request.cookies.get(cookies.BROWSER))
+    if interaction is not None:
+        from flask import g
+
+        g.ui_locales = interaction.request.ui_locales
+    return interaction
+
+
+def _expired() -> tuple[str, int]:
+    return error_page(
+        400,
+        _("Something is wrong with the request"),
+        _("The login request has expired. Return to the portal and start again."),
+    )
+
+
+def _continue(outcome: AuthorizationResponse | Interaction | None) -> Response | tuple[str, int]:
+    if outcome is None:
+        return _expired()
+    if isinstance(outcome, Interaction):
+        return redirect(url_for("interaction.show", interaction_id=outcome.id), 303)
+    return authorization_response(outcome)
+
+
+def _render_login(
+    interaction: Interaction, username: str = "", error: str | None = None, status: int = 200
+) -> tuple[str, int]:
+    return (
+        render_template(
+            "login.html",
+            client_name=interaction.client_name,
+            action_url=url_for("interaction.login", interaction_id=interaction.id),
+            cancel_url=url_for("interaction.abort", interaction_id=interaction.id),
+            username=username,
+            error=error,
+        ),
+        status,
+    )
+
+
+@bp.get("/<interaction_id>")
+def show(interaction_id: str) -> Response | tuple[str, int]:
+    interaction = _load(interaction_id)
+    if interaction is None:
+        return _expired()
+    if interaction.step == "login":
+        return _render_login(interaction, username=interaction.request.login_hint or "")
+    scopes = [
+        {"name": scope, "description": str(SCOPE_DESCRIPTIONS.get(scope, scope))}
+        for scope in interaction.request.scopes
+    ]
+    return render_template(
+        "consent.html",
+        client_name=interaction.client_name,
+        action_url=url_for("interaction.consent", interaction_id=interaction.id),
+        scopes=scopes,
+        claims=[],
+    ), 200
+
+
+@bp.post("/<interaction_id>/login")
+def login(interaction_id: str) -> Response | tuple[str, int]:
+    interaction = _load(interaction_id)
+    if interaction is None or interaction.step != "login":
+        return _expired()
+    username = request.form.get("username", "")[:128]
+    password = request.form.get("password", "")[:1024]
+    if not username.strip() or not password:
+        return _render_login(interaction, username, _("Please fill in both fields."), 400)
+    prov = provider()
+    result = authenticate(
+        prov.db, prov.passwords, prov.throttle, username, password, request.remote_addr or ""
+    )
+    if result.account is None:
+        prov.audit(
+            "login_failed",
+            client_id=interaction.request.client_id,
+            ip_address=request.remote_addr,
+            details={"reason": result.failure},
+        )
+        if result.failure == "throttled":
+            message = _(
+                "Too many failed attempts. Try again in %(seconds)s seconds.",
+                seconds=result.wait_seconds,
+            )
+            return _render_login(interaction, username, message, 429)
+        if result.failure == "locked":
+            message = _(
+                "This account is locked after too many failed attempts. Contact the service desk."
+            )
+            return _render_login(interaction, username, message, 403)
+        if result.failure == "suspended":
+            message = _("This account is suspended. Contact the service desk.")
+            return _render_login(interaction, username, message, 403)
+        return _render_login(interaction, username, _("Invalid username or password."), 401)
+
+    account = result.account
+    # A new session id at every login (OWASP Session Management: no fixation).
+    old_session = request.cookies.get(cookies.SESSION)
+    if old_session:
+        prov.sessions.destroy(old_session)
+    session_id, _session = prov.start_session(account, ["pwd"])
+    prov.audit(
+        "login",
+        actor=account.id,
+        account_id=account.id,
+        client_id=interaction.request.client_id,
+        ip_address=request.remote_addr,
+    )
+    interaction.progress.logged_in_here = True
+    response = _continue(prov.resume(interaction, session_id))
+    if isinstance(response, tuple):
+        response = Response(response[0], response[1])
+    cookies.set_session(response, session_id, prov.config)
+    return response
+
+
+@bp.post("/<interaction_id>/consent")
+def consent(interaction_id: str) -> Response | tuple[str, int]:
+    interaction = _load(interaction_id)
+    if interaction is None or interaction.step != "consent":
+        return _expired()
+    prov = provider()
+    decision = request.form.get("decision")
+    if decision not in {"approve", "deny"}:
+        return error_page(
+            400,
+            _("Something is wrong with the request"),
+            _("The portal sent an invalid request."),
+            "invalid_request",
+        )
+    if decision == "deny":
+        return _continue(prov.abort(interaction))
+    session, account = prov.current_session(request.cookies.get(cookies.SESSION))
+    if account is None:
+        # The session ended meanwhile: log in again within the same request.
+        interaction.progress.logged_in_here = False
+        return _continue(prov.resume(interaction, None))
+    prov.record_consent(account, interaction.request.client_id, interaction.request.scopes)
+    prov.audit(
+        "consent_granted",
+        actor=account.id,
+        account_id=account.id,
+        client_id=interaction.request.client_id,
+        details={"scopes": interaction.request.scopes},
+    )
+    interaction.progress.consented_here = True
+    return _continue(prov.resume(interaction, request.cookies.get(cookies.SESSION)))
+
+
+@bp.post("/<interaction_id>/abort")
+def abort(interaction_id: str) -> Response | tuple[str, int]:
+    interaction = _load(interaction_id)
+    if interaction is None:
+        return _expired()
+    return _continue(provider().abort(interaction))

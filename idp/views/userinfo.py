@@ -1,0 +1,14 @@
+"""The UserInfo endpoint (OIDC Core 5.3): GET, and POST with the token in header or body."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response
+
+from idp.views.web import protocol_request, protocol_response, provider
+
+bp = Blueprint("userinfo", __name__)
+
+
+@bp.route("/userinfo", methods=["GET", "POST"])
+def userinfo() -> Response:
+    return protocol_response(provider().userinfo(protocol_request()))

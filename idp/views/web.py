@@ -1,0 +1,247 @@
+"""What every page and endpoint shares: language, CSRF, security headers, errors, conversions."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from typing import Any
+from urllib.parse import urlsplit
+
+import redis
+from flask import Flask, Response, current_app, g, jsonify, render_template, request
+from flask_babel import Babel, get_locale
+from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError, CSRFProtect
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from werkzeug.exceptions import HTTPException
+
+from idp.oauth.provider import Provider
+from idp.oauth.requests import ProtocolRequest, ProtocolResponse
+from idp.oauth.responses import AuthorizationResponse
+
+log = logging.getLogger(__name__)
+
+csrf = CSRFProtect()
+babel = Babel()
+
+LOCALES = {"zh_Hans_CN": "zh-CN", "en": "en"}
+LANGUAGE_LABELS = {"zh_Hans_CN": "中文", "en": "English"}
+LANG_COOKIE = "idp_lang"
+# Back-channel endpoints answer JSON, never pages.
+JSON_ENDPOINTS = ("/token", "/userinfo", "/revoke", "/introspect", "/.well-known/", "/jwks.json")
+STORE_ERRORS = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, OperationalError)
+
+
+def provider() -> Provider:
+    return current_app.extensions["idp"]  # type: ignore[no-any-return]
+
+
+def match_locale(tag: str | None) -> str | None:
+    """Map a BCP 47 tag (``zh-CN``, ``zh-Hans``, ``en-US``) or a locale name to ours."""
+    if not tag:
+        return None
+    tag = tag.replace("_", "-").lower()
+    if tag.startswith("zh"):
+        return "zh_Hans_CN"
+    if tag.startswith("en"):
+        return "en"
+    return None
+
+
+def select_locale() -> str:
+    chosen = match_locale(request.args.get("lang"))
+    if chosen:
+        return chosen
+    for tag in getattr(g, "ui_locales", None) or []:
+        chosen = match_locale(tag)
+        if chosen:
+            return chosen
+    chosen = match_locale(request.cookies.get(LANG_COOKIE))
+    if chosen:
+        return chosen
+    best = request.accept_languages.best_match(["zh-CN", "zh", "en"])
+    return match_locale(best) or current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def init_app(app: Flask, prov: Provider) -> None:
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=select_locale)
+
+    @app.before_request
+    def _nonce() -> None:
+        g.csp_nonce = secrets.token_urlsafe(16)
+        g.form_action = []
+
+    @app.context_processor
+    def _page_context() -> dict[str, Any]:
+        locale = str(get_locale() or "zh_Hans_CN")
+        links = []
+        if request.method == "GET":
+            for name, label in LANGUAGE_LABELS.items():
+                args = request.args.to_dict(flat=False)
+                args["lang"] = [name]
+                links.append(
+                    {
+                        "href": request.path + "?" + _urlencode(args),
+                        "label": label,
+                        "current": name == locale,
+                        "lang": LOCALES[name],
+                    }
+                )
+        return {
+            "csp_nonce": g.get("csp_nonce", ""),
+            "html_lang": LOCALES.get(locale, "zh-CN"),
+            "service_name": _("Unified identity authentication"),
+            "authority_name": None,
+            "language_links": g.get("language_links", links),
+        }
+
+    @app.after_request
+    def _headers(response: Response) -> Response:
+        nonce = g.get("csp_nonce", "")
+        form_action = " ".join(["'self'", *g.get("form_action", [])])
+        response.headers["Content-Security-Policy"] = (
+            f"default-src 'none'; style-src 'nonce-{nonce}'; img-src 'self' data:; "
+            f"form-action {form_action}; frame-ancestors 'none'; base-uri 'none'"
+        )
+        response.headers["X-Frame-Options"] = "DENY"
+        response.headers["Referrer-Policy"] = "no-referrer"
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        if prov.config.secure_cookies:
+            response.headers["Strict-Transport-Security"] = "max-age=31536000"
+        if request.path.startswith(
+            ("/token", "/userinfo", "/introspect", "/revoke", "/interaction")
+        ):
+            response.headers["Cache-Control"] = "no-store"
+            response.headers["Pragma"] = "no-cache"
+        chosen = match_locale(request.args.get("lang"))
+        if chosen:
+            response.set_cookie(
+                LANG_COOKIE,
+                chosen,
+                max_age=365 * 24 * 3600,
+                httponly=True,
+                samesite="Lax",
+                secure=prov.config.secure_cookies,
+            )
+        return response
+
+    @app.teardown_appcontext
+    def _release(_exc: BaseException | None) -> None:
+        prov.db.remove()
+
+    @app.errorhandler(CSRFError)
+    def _csrf(_error: CSRFError) -> tuple[str, int]:
+        return error_page(
+            400,
+            _("Something is wrong with the request"),
+            _(
+                "Your session has expired or the form was already used. "  # one msgid
+                "Start again from the portal."
+            ),
+        )
+
+    @app.errorhandler(HTTPException)
+    def _http(error: HTTPException) -> Any:
+        if wants_json():
+            return jsonify(
+                error=_http_error_code(error.code), error_description=error.description
+            ), error.code
+        title = _("Page not found") if error.code == 404 else _("Error")
+        if error.code == 405:
+            title = _("Method not allowed")
+        return error_page(error.code or 400, title, title)
+
+    @app.errorhandler(SQLAlchemyError)
+    @app.errorhandler(redis.exceptions.RedisError)
+    def _store(error: Exception) -> Any:
+        prov.db.session.rollback()
+        log.error("store unavailable: %s", type(error).__name__)
+        if not isinstance(error, STORE_ERRORS) and not isinstance(
+            error, redis.exceptions.RedisError
+        ):
+            log.exception("database error")
+        return unavailable()
+
+
+def _http_error_code(status: int | None) -> str:
+    return {405: "invalid_request", 404: "not_found", 413: "invalid_request"}.get(
+        status or 400, "invalid_request"
+    )
+
+
+def _urlencode(args: dict[str, list[str]]) -> str:
+    from urllib.parse import urlencode
+
+    return urlencode(args, doseq=True)
+
+
+def wants_json() -> bool:
+    return request.path.startswith(JSON_ENDPOINTS)
+
+
+def unavailable() -> Any:
+    if wants_json():
+        response = jsonify(
+            error="temporarily_unavailable",
+            error_description="The service is temporarily unavailable.",
+        )
+        response.status_code = 503
+        response.headers["Retry-After"] = "5"
+        return response
+    body, status = error_page(
+        503,
+        _("Service temporarily unavailable"),
+        _("The service is temporarily unavailable. Please try again shortly."),
+    )
+    return Response(body, status, headers={"Retry-After": "5"})
+
+
+def error_page(status: int, title: str, message: str, code: str | None = None) -> tuple[str, int]:
+    return render_template("error.html", title=title, message=message, error_code=code), status
+
+
+def protocol_request() -> ProtocolRequest:
+    form = list(request.form.items(multi=True)) if request.method == "POST" else []
+    return ProtocolRequest(
+        request.method,
+        request.url,
+        dict(request.headers),
+        form=form,
+        args=list(request.args.items(multi=True)),
+        remote_addr=request.remote_addr,
+    )
+
+
+def protocol_response(result: ProtocolResponse) -> Response:
+    if isinstance(result.body, dict | list):
+        response = jsonify(result.body)
+    else:
+        response = Response(result.body or "")
+    response.status_code = result.status
+    for name, value in result.headers:
+        if name.lower() != "content-type" or not isinstance(result.body, dict | list):
+            response.headers[name] = value
+    return response
+
+
+def authorization_response(result: AuthorizationResponse) -> Response:
+    """303 to the portal (RFC 9700 4.12), or the form_post page."""
+    origin = _origin(result.redirect_uri)
+    g.form_action = [origin]
+    if result.response_mode == "form_post":
+        g.language_links = []
+        body = render_template(
+            "form_post.html", redirect_uri=result.redirect_uri, params=result.params
+        )
+        response = Response(body, 200)
+        response.headers["Cache-Control"] = "no-store"
+        return response
+    response = Response(status=303)
+    response.headers["Location"] = result.location
+    return response
+
+
+def _origin(uri: str) -> str:
+    parts = urlsplit(uri)
+    return f"{parts.scheme}://{parts.netloc}"
