@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Mapping
 from typing import Any
 
@@ -49,6 +50,15 @@ def create_app(config: Mapping[str, Any] | Config | None = None) -> Flask:
     redis_client = connect(settings.REDIS_URL, settings.REDIS_EMBEDDED_PATH)
     provider = Provider(settings, database, redis_client)
     provider.keys.ensure()
+
+    if settings.PROXY_COUNT:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        n = settings.PROXY_COUNT
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
+    if settings.development and settings.ISSUER.startswith("http://"):
+        # Authlib refuses plain-http request URLs except on loopback; development may use any host.
+        os.environ.setdefault("AUTHLIB_INSECURE_TRANSPORT", "1")
 
     app.extensions["idp"] = provider
     app.extensions["idp.config"] = settings

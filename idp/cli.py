@@ -67,6 +67,38 @@ def cmd_db_upgrade(config: Config, args: argparse.Namespace) -> None:
     print(f"database at revision head: {db.engine.url.render_as_string(hide_password=True)}")
 
 
+def cmd_db_prune(config: Config, args: argparse.Namespace) -> None:
+    """Delete what can no longer be used: expired grants (their tokens go with them), grants
+    whose code was never redeemed, and token rows whose access and refresh tokens expired."""
+    from datetime import timedelta
+
+    from sqlalchemy import and_, delete, exists, or_
+
+    from idp.models import Grant, Token
+    from idp.models.base import utcnow
+
+    db = _database(config)
+    now = utcnow()
+    stale = now - timedelta(days=1)
+    with db.transaction() as session:
+        tokens = session.execute(
+            delete(Token).where(
+                Token.access_expires_at < now,
+                or_(Token.refresh_expires_at.is_(None), Token.refresh_expires_at < now),
+            )
+        ).rowcount
+        grants = session.execute(
+            delete(Grant).where(
+                or_(
+                    Grant.expires_at < now,
+                    Grant.revoked_at < stale,
+                    and_(Grant.created_at < stale, ~exists().where(Token.grant_id == Grant.id)),
+                )
+            )
+        ).rowcount
+    print(json.dumps({"deleted_tokens": tokens, "deleted_grants": grants}))
+
+
 # -- serve ----------------------------------------------------------------------------------
 
 
@@ -85,7 +117,13 @@ def cmd_serve(config: Config, args: argparse.Namespace) -> None:
             self.cfg.set("workers", args.workers)
             self.cfg.set("threads", args.threads)
             self.cfg.set("accesslog", "-")
+            # %(U)s is the path without the query: hints, codes and states stay out of logs.
+            self.cfg.set("access_log_format", '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(L)ss')
             self.cfg.set("forwarded_allow_ips", "127.0.0.1")
+            # gunicorn >= 25.1 opens a control socket at one fixed path in the home folder, which a
+            # second provider on the same machine silently takes over (and removes on exit).
+            if "control_socket_disable" in self.cfg.settings:
+                self.cfg.set("control_socket_disable", True)
 
         def load(self) -> Any:
             from idp import create_app
@@ -345,7 +383,9 @@ def cmd_users_unlock(config: Config, args: argparse.Namespace) -> None:
         per_address_hour=config.LOGIN_ADDRESS_FAILURES_PER_HOUR,
     )
     throttle.unlock(args.username)
-    _audit(_database(config), "account_unlocked", details={"by": "cli"})
+    db = _database(config)
+    account = db.session.scalar(select(Account).where(Account.username == args.username.strip()))
+    _audit(db, "account_unlocked", account_id=account.id if account else None)
     print(f"unlocked {args.username}")
 
 
@@ -406,6 +446,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     db = sub.add_parser("db", help="database").add_subparsers(dest="db_command", required=True)
     command(db, "upgrade", cmd_db_upgrade, "apply migrations and create signing keys")
+    command(db, "prune", cmd_db_prune, "delete expired grants and tokens")
 
     serve = command(sub, "serve", cmd_serve, "run the provider under gunicorn")
     serve.add_argument("--host", default="127.0.0.1")

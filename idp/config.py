@@ -198,6 +198,16 @@ def _validate(config: Config) -> None:
             "argon2id parameters below OWASP's minimum (IDP_ARGON2_MEMORY_KIB >= 19456, "
             "IDP_ARGON2_TIME_COST >= 2, IDP_ARGON2_PARALLELISM >= 1)"
         )
+    if config.CODE_REUSE_MEMORY < config.AUTHORIZATION_CODE_TTL:
+        raise ConfigError("IDP_CODE_REUSE_MEMORY must be at least IDP_AUTHORIZATION_CODE_TTL")
+    for name in ("LOGIN_FREE_FAILURES", "LOGIN_MAX_WAIT", "LOGIN_ADDRESS_FAILURES_PER_HOUR"):
+        if getattr(config, name) < 1:
+            raise ConfigError(f"IDP_{name} must be a positive number")
+    for name in ("KEY_RETIRED_GRACE", "KEYS_RELOAD_INTERVAL", "PROXY_COUNT"):
+        if getattr(config, name) < 0:
+            raise ConfigError(f"IDP_{name} must not be negative")
+    if config.DEFAULT_LOCALE not in {"zh_Hans_CN", "en"}:
+        raise ConfigError("IDP_DEFAULT_LOCALE must be zh_Hans_CN or en")
     if config.LOGIN_LOCK_FAILURES < 1 or config.LOGIN_LOCK_FAILURES > 100:
         raise ConfigError("IDP_LOGIN_LOCK_FAILURES must be between 1 and 100 (NIST SP 800-63B)")
     if not config.DATABASE_URL.startswith(("sqlite", "postgresql")):

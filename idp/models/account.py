@@ -21,7 +21,7 @@ class Account(Base):
     name: Mapped[str | None] = mapped_column(String(255))
     # "active" or "suspended" (natural-person agreement clause 7).
     status: Mapped[str] = mapped_column(String(16), default="active")
-    # Verification level: L0 (declared only) .. L4; see docs/verification-levels.md.
+    # Verification level: L0 (declared only) .. L4 (real-name verification sets it).
     verification_level: Mapped[str] = mapped_column(String(4), default="L0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)

@@ -58,12 +58,15 @@ class Database:
 
     def __init__(self, url: str) -> None:
         self.url = url
-        kwargs: dict[str, object] = {"pool_pre_ping": True}
+        kwargs: dict[str, object] = {"pool_pre_ping": True, "hide_parameters": True}
         if url.startswith("sqlite"):
             database = make_url(url).database
             if database and database != ":memory:":
                 Path(database).parent.mkdir(parents=True, exist_ok=True)
-            kwargs = {"connect_args": {"timeout": 15, "check_same_thread": False}}
+            kwargs = {
+                "connect_args": {"timeout": 15, "check_same_thread": False},
+                "hide_parameters": True,
+            }
         else:
             kwargs.update(pool_size=10, max_overflow=10, pool_recycle=1800, pool_timeout=5)
             kwargs["connect_args"] = {"connect_timeout": 5}

@@ -65,7 +65,8 @@ class Client(Base):
         return hmac.compare_digest(self.client_secret_hash, hash_client_secret(client_secret))
 
     def check_endpoint_auth_method(self, method: str, endpoint: str) -> bool:
-        if endpoint in {"token", "revoke", "introspect"}:
+        # Authlib's endpoint names; the registered method applies to all three (OIDC Core 9).
+        if endpoint in {"token", "revocation", "introspection"}:
             return method == self.token_endpoint_auth_method
         return True
 

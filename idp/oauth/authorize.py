@@ -136,9 +136,9 @@ def check_state(ctx: CheckContext, req: dict[str, Any]) -> None:
 def check_request_object(ctx: CheckContext, req: dict[str, Any]) -> None:
     """Request objects are not supported (OIDC Core 6.1, 6.2; discovery says so)."""
     if "request" in ctx.params:
-        raise RequestNotSupportedError()
+        raise RequestNotSupportedError("The 'request' parameter is not supported.")
     if "request_uri" in ctx.params:
-        raise RequestURINotSupportedError()
+        raise RequestURINotSupportedError("The 'request_uri' parameter is not supported.")
 
 
 def check_response_type(ctx: CheckContext, req: dict[str, Any]) -> None:
@@ -147,7 +147,9 @@ def check_response_type(ctx: CheckContext, req: dict[str, Any]) -> None:
     if not response_type:
         raise InvalidRequestError("Missing 'response_type'.")
     if response_type != "code":
-        raise UnsupportedResponseTypeError(response_type=response_type)
+        raise UnsupportedResponseTypeError(
+            response_type=response_type, description="Only 'response_type=code' is supported."
+        )
 
 
 def check_scope(ctx: CheckContext, req: dict[str, Any]) -> None:
@@ -209,7 +211,16 @@ def check_max_age(ctx: CheckContext, req: dict[str, Any]) -> None:
 
 
 def check_claims(ctx: CheckContext, req: dict[str, Any]) -> None:
-    req["claims"] = claims_module.parse_claims_parameter(_single(ctx, "claims"))
+    """OIDC Core 5.5; user claims the portal's allowed scopes cannot release are dropped
+    (5.5.1: the OP may decline requested claims; the scope allow-list is not bypassed)."""
+    assert ctx.client is not None
+    claims = claims_module.parse_claims_parameter(_single(ctx, "claims"))
+    allowed = set(claims_module.claim_names_for([*ctx.client.scopes, "openid"], None))
+    for requested in (claims or {}).values():
+        for name in [n for n in requested if n in claims_module.USER_CLAIMS]:
+            if name not in allowed:
+                del requested[name]
+    req["claims"] = claims
 
 
 def check_acr_values(ctx: CheckContext, req: dict[str, Any]) -> None:
@@ -314,7 +325,7 @@ def needs_login(
     if "login" in request.prompt or "select_account" in request.prompt:
         return True
     now = time.time() if now is None else now
-    if request.max_age is not None and now - session.auth_time > request.max_age:
+    if request.max_age is not None and now - session.auth_time >= request.max_age:
         return True
     if request.id_token_hint_subject and request.id_token_hint_subject != session.subject:
         return True
@@ -333,7 +344,7 @@ def next_step(
         session = None
     if needs_login(request, session, progress):
         if "none" in request.prompt:
-            raise LoginRequiredError()
+            raise LoginRequiredError("The person must log in.")
         return "login"
     assert account is not None and session is not None
     demanded = claims_module.essential_acr_values(request.claims)
@@ -345,6 +356,6 @@ def next_step(
     covered = consented_scopes is not None and set(request.scopes) <= set(consented_scopes)
     if wants_consent or not (covered or progress.consented_here):
         if "none" in request.prompt:
-            raise ConsentRequiredError()
+            raise ConsentRequiredError("The person must approve the access.")
         return "consent"
     return "issue"

@@ -12,11 +12,16 @@ from typing import Any
 import redis
 import requests
 from authlib.oauth2.rfc7523 import JWTBearerClientAssertion
+from joserfc import jwt
+from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 
 from idp.models import Client
+from idp.oauth.errors import InvalidClientError
 
 _JWKS_CACHE_SECONDS = 300
+# token_endpoint_auth_signing_alg_values_supported in discovery; never "none" or HMAC.
+ASSERTION_ALGORITHMS = ["RS256", "ES256", "PS256"]
 
 
 class PrivateKeyJWT(JWTBearerClientAssertion):
@@ -32,6 +37,15 @@ class PrivateKeyJWT(JWTBearerClientAssertion):
     def get_audiences(self) -> list[str]:
         # The token endpoint URL (RFC 7523 3) or the issuer (OIDC Core 9, RFC 7523bis).
         return [self.token_endpoint, self.issuer]
+
+    def process_assertion_claims(self, assertion: str, resolve_key: Any) -> Any:
+        """Authlib's check, with the advertised algorithms (joserfc's defaults omit PS256)."""
+        try:
+            token = jwt.decode(assertion, resolve_key, algorithms=ASSERTION_ALGORITHMS)
+        except JoseError as exc:
+            raise InvalidClientError(description=exc.description) from exc
+        self.verify_claims(token.claims)
+        return token.claims
 
     def validate_jti(self, claims: Any, jti: str) -> bool:
         expires = int(claims.get("exp", time.time() + 300)) - int(time.time()) + 60

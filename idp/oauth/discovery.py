@@ -42,5 +42,4 @@ def metadata(issuer: str, ui_locales: list[str]) -> dict[str, Any]:
         "ui_locales_supported": ui_locales,
         "claim_types_supported": ["normal"],
         "authorization_response_iss_parameter_supported": True,
-        "userinfo_signing_alg_values_supported": [],
     }

@@ -41,6 +41,7 @@ __all__ = [
     "UnauthorizedClientError",
     "UnmetAuthenticationRequirementsError",
     "UnsupportedResponseTypeError",
+    "UnsupportedTokenTypeError",
     "UntrustedRedirectError",
 ]
 
@@ -49,6 +50,13 @@ class UnmetAuthenticationRequirementsError(OAuth2Error):
     """OpenID Connect Core 1.0 incorporating errata set 2, section 3.1.2.6."""
 
     error = "unmet_authentication_requirements"
+
+
+class UnsupportedTokenTypeError(OAuth2Error):
+    """RFC 7009 section 2.2.1, presented as RFC 6749 section 5.2 says: HTTP 400. (Authlib's
+    class answers 401 without a WWW-Authenticate challenge.)"""
+
+    error = "unsupported_token_type"
 
 
 class TemporarilyUnavailableError(OAuth2Error):

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 from authlib.oauth2.rfc7662 import IntrospectionEndpoint as _IntrospectionEndpoint
 
 from idp.models import Client
+from idp.oauth.errors import UnsupportedTokenTypeError
 from idp.oauth.tokens import IssuedToken
 
 if TYPE_CHECKING:
@@ -16,6 +17,13 @@ if TYPE_CHECKING:
 class IntrospectionEndpoint(_IntrospectionEndpoint):
     CLIENT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "private_key_jwt"]
     provider: Provider
+
+    def check_params(self, request: Any, client: Client) -> None:
+        """RFC 7009 section 2.2.1: an unknown hint is ``unsupported_token_type``, with 400."""
+        hint = request.form.get("token_type_hint")
+        if hint and hint not in self.SUPPORTED_TOKEN_TYPES:
+            raise UnsupportedTokenTypeError()
+        super().check_params(request, client)
 
     def query_token(self, token_string: str, token_type_hint: str | None) -> IssuedToken | None:
         return self.provider.tokens.find(token_string, token_type_hint)
@@ -27,7 +35,7 @@ class IntrospectionEndpoint(_IntrospectionEndpoint):
         grant = token.grant
         return {
             "active": True,
-            "scope": token.row.scope,
+            "scope": token.get_scope(),
             "client_id": grant.client_id,
             "username": grant.account.username,
             "token_type": "Bearer" if token.kind == "access_token" else "refresh_token",

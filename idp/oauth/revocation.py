@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING, Any
 
 from authlib.oauth2.rfc7009 import RevocationEndpoint as _RevocationEndpoint
 
+from idp.models import Client
+from idp.oauth.errors import UnsupportedTokenTypeError
 from idp.oauth.tokens import IssuedToken
 
 if TYPE_CHECKING:
@@ -19,6 +21,13 @@ if TYPE_CHECKING:
 class RevocationEndpoint(_RevocationEndpoint):
     CLIENT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"]
     provider: Provider
+
+    def check_params(self, request: Any, client: Client) -> None:
+        """RFC 7009 section 2.2.1: an unknown hint is ``unsupported_token_type``, with 400."""
+        hint = request.form.get("token_type_hint")
+        if hint and hint not in self.SUPPORTED_TOKEN_TYPES:
+            raise UnsupportedTokenTypeError()
+        super().check_params(request, client)
 
     def query_token(self, token_string: str, token_type_hint: str | None) -> IssuedToken | None:
         return self.provider.tokens.find(token_string, token_type_hint)

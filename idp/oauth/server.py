@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from authlib.oauth2 import AuthorizationServer as _AuthorizationServer
 
 from idp.models import Client
+from idp.oauth.errors import InvalidRequestError
 from idp.oauth.requests import ProtocolRequest, ProtocolResponse
 
 if TYPE_CHECKING:
@@ -26,6 +27,17 @@ class AuthorizationServer(_AuthorizationServer):
         from idp.oauth.grants import save_token
 
         save_token(self.provider, token, request)
+
+    def create_token_response(self, request: ProtocolRequest | None = None) -> Any:
+        """RFC 6749 section 3.2: parameters MUST NOT be included more than once."""
+        assert request is not None
+        repeated = sorted(
+            name for name, values in request.payload.datalist.items() if len(values) > 1
+        )
+        if repeated:
+            error = InvalidRequestError(f"Repeated parameter: {', '.join(repeated)}.")
+            return self.handle_error_response(request, error)
+        return super().create_token_response(request)
 
     def create_oauth2_request(self, request: ProtocolRequest) -> ProtocolRequest:
         return request

@@ -43,7 +43,9 @@ class IssuedToken:
         return self.row.grant.client_id == client.client_id
 
     def get_scope(self) -> str:
-        return self.row.scope
+        # RFC 6749 section 6: a rotated refresh token keeps the scope originally granted, even
+        # when the refresh that issued it asked for a narrower access token.
+        return self.row.grant.scope if self.kind == "refresh_token" else self.row.scope
 
     def get_expires_in(self) -> int:
         return max(0, int((self.expires_at - utcnow()).total_seconds()))

@@ -32,7 +32,10 @@ def extract_bearer(request: ProtocolRequest) -> tuple[str | None, ProtocolRespon
     from_header = None
     if header:
         scheme, _, value = header.partition(" ")
-        if scheme.lower() != "bearer" or not value.strip():
+        if scheme.lower() != "bearer":
+            # RFC 6750 3.1: an unsupported authentication method gets a bare challenge.
+            return None, _bearer_error(401, None, None)
+        if not value.strip():
             return None, _bearer_error(400, "invalid_request", "Malformed Authorization header.")
         from_header = value.strip()
     from_body = request.form.get("access_token") if request.method == "POST" else None

@@ -11,6 +11,7 @@ that the answer and the timing are the same for unknown accounts.
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass
 
@@ -59,7 +60,8 @@ class LoginThrottle:
             return Verdict(allowed=False, wait_seconds=max(1, int(address_ttl)))
         if count >= self.free and last:
             wait = min(2 ** (count - self.free), self.max_wait)
-            remaining = int(float(last) + wait - time.time())
+            # Round up: truncating would let the next attempt through during the last second.
+            remaining = math.ceil(float(last) + wait - time.time())
             if remaining > 0:
                 return Verdict(allowed=False, wait_seconds=remaining)
         return Verdict(allowed=True)

@@ -144,23 +144,39 @@ def init_app(app: Flask, prov: Provider) -> None:
     @app.errorhandler(HTTPException)
     def _http(error: HTTPException) -> Any:
         if wants_json():
-            return jsonify(
-                error=_http_error_code(error.code), error_description=error.description
-            ), error.code
+            # Keep werkzeug's headers, e.g. Allow on 405 (RFC 9110 section 15.5.6).
+            headers = [(k, v) for k, v in error.get_headers() if k.lower() != "content-type"]
+            return (
+                jsonify(error=_http_error_code(error.code), error_description=error.description),
+                error.code,
+                headers,
+            )
         title = _("Page not found") if error.code == 404 else _("Error")
         if error.code == 405:
             title = _("Method not allowed")
         return error_page(error.code or 400, title, title)
 
+    @app.errorhandler(Exception)
+    def _unexpected(error: Exception) -> Any:
+        # A defect, not bad input: log it with its traceback, answer without internal detail.
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        if wants_json():
+            return jsonify(error="server_error"), 500
+        return error_page(500, _("Error"), _("Something went wrong. Please try again."))
+
     @app.errorhandler(SQLAlchemyError)
     @app.errorhandler(redis.exceptions.RedisError)
     def _store(error: Exception) -> Any:
-        prov.db.session.rollback()
-        log.error("store unavailable: %s", type(error).__name__)
-        if not isinstance(error, STORE_ERRORS) and not isinstance(
-            error, redis.exceptions.RedisError
-        ):
-            log.exception("database error")
+        """A store outage fails closed with 503; the transaction is rolled back (nothing half
+        written), and the next request reconnects by itself (pool pre-ping, redis retries)."""
+        try:
+            prov.db.session.rollback()
+        except SQLAlchemyError:
+            prov.db.session.invalidate()
+        if isinstance(error, STORE_ERRORS):
+            log.error("store unavailable: %s", type(error).__name__)
+        else:
+            log.exception("store error")
         return unavailable()
 
 
@@ -202,10 +218,13 @@ def error_page(status: int, title: str, message: str, code: str | None = None) -
 
 
 def protocol_request() -> ProtocolRequest:
+    """The request as the protocol layer sees it, addressed by our public URL (the issuer), not by
+    whatever host and scheme reached the process behind a proxy."""
     form = list(request.form.items(multi=True)) if request.method == "POST" else []
+    query = request.query_string.decode("latin-1")
     return ProtocolRequest(
         request.method,
-        request.url,
+        provider().issuer + request.path + (f"?{query}" if query else ""),
         dict(request.headers),
         form=form,
         args=list(request.args.items(multi=True)),
