@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import secrets
 import sys
 from collections.abc import Callable, Sequence
@@ -31,6 +32,7 @@ from idp.oauth.keys import SUPPORTED_ALGORITHMS, KeyRing
 
 AUTH_METHODS = (*SECRET_AUTH_METHODS, *KEY_AUTH_METHODS, PUBLIC_AUTH_METHOD)
 DEMO_CLIENT_ID = "demo-portal"
+CLIENT_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 DEMO_REDIRECT_URI = "http://localhost:5001/callback"
 
 
@@ -38,8 +40,14 @@ class CommandError(Exception):
     """A user error: printed without a traceback, exit status 2."""
 
 
+_opened: list[Database] = []
+
+
 def _database(config: Config) -> Database:
-    return Database(config.DATABASE_URL)
+    """A database handle for this command; closed when the command ends (see ``main``)."""
+    db = Database(config.DATABASE_URL)
+    _opened.append(db)
+    return db
 
 
 def _keyring(config: Config) -> KeyRing:
@@ -187,6 +195,8 @@ def create_client(
 ) -> tuple[Client, str | None]:
     if not name.strip():
         raise CommandError("--name must not be empty")
+    if client_id is not None and not CLIENT_ID_PATTERN.match(client_id):
+        raise CommandError("--client-id must be 1 to 64 letters, digits, '.', '_' or '-'")
     if not redirect_uris:
         raise CommandError("at least one --redirect-uri is required")
     method = token_endpoint_auth_method or (
@@ -213,7 +223,7 @@ def create_client(
         _validate_uri(jwks_uri, config, "jwks_uri")
     secret = secrets.token_urlsafe(32) if method in SECRET_AUTH_METHODS else None
     client = Client(
-        client_id=client_id or secrets.token_urlsafe(16),
+        client_id=client_id or secrets.token_hex(16),  # never starts with "-"
         client_secret_hash=hash_client_secret(secret) if secret else None,
         name=name.strip(),
         redirect_uris=list(dict.fromkeys(uris)),
@@ -514,6 +524,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OperationalError as exc:
         print(f"idp: database unavailable: {exc.orig}", file=sys.stderr)
         return 1
+    finally:
+        while _opened:
+            _opened.pop().dispose()
     return 0
 
 

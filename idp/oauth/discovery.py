@@ -6,6 +6,7 @@ from typing import Any
 
 from idp.oauth import claims as claims_module
 from idp.oauth.authorize import PROMPT_VALUES, RESPONSE_MODES
+from idp.oauth.client_auth import ASSERTION_ALGORITHMS
 from idp.oauth.keys import SUPPORTED_ALGORITHMS
 
 ACR_VALUES = [f"urn:idp:loa:L{level}" for level in range(0, 5)]
@@ -28,7 +29,7 @@ def metadata(issuer: str, ui_locales: list[str]) -> dict[str, Any]:
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": list(SUPPORTED_ALGORITHMS),
         "token_endpoint_auth_methods_supported": auth_methods,
-        "token_endpoint_auth_signing_alg_values_supported": ["RS256", "ES256", "PS256"],
+        "token_endpoint_auth_signing_alg_values_supported": list(ASSERTION_ALGORITHMS),
         "revocation_endpoint_auth_methods_supported": auth_methods,
         "introspection_endpoint_auth_methods_supported": auth_methods[:-1],
         "code_challenge_methods_supported": ["S256"],

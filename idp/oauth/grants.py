@@ -154,6 +154,7 @@ class OpenIDTokenExtension:
             stored,
             access_token=token["access_token"],
             nonce=code.get_nonce() if code is not None else None,
+            scope=token.get("scope"),
         )
 
 

@@ -18,7 +18,15 @@ class IdTokenFactory:
         self.issuer = issuer
         self.ttl = ttl
 
-    def create(self, grant: Grant, *, access_token: str | None, nonce: str | None) -> str:
+    def create(
+        self,
+        grant: Grant,
+        *,
+        access_token: str | None,
+        nonce: str | None,
+        scope: str | None = None,
+    ) -> str:
+        """``scope`` is the scope of the tokens issued with it (narrower after some refreshes)."""
         client = grant.client
         alg = client.id_token_signed_response_alg or "RS256"
         now = int(time.time())
@@ -40,7 +48,7 @@ class IdTokenFactory:
             payload["sid"] = grant.sid
         if access_token:
             payload["at_hash"] = create_half_hash(access_token, alg).decode()
-        scopes = grant.scope.split()
+        scopes = (scope if scope is not None else grant.scope).split()
         requested = (grant.claims or {}).get("id_token")
         payload.update(claims_module.release(grant.account, scopes, requested))
         return self.keys.sign(payload, alg)

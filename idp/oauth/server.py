@@ -37,6 +37,8 @@ class AuthorizationServer(_AuthorizationServer):
         if repeated:
             error = InvalidRequestError(f"Repeated parameter: {', '.join(repeated)}.")
             return self.handle_error_response(request, error)
+        if not request.payload.grant_type:
+            return self.handle_error_response(request, InvalidRequestError("Missing 'grant_type'."))
         return super().create_token_response(request)
 
     def create_oauth2_request(self, request: ProtocolRequest) -> ProtocolRequest:

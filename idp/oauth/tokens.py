@@ -186,7 +186,10 @@ class TokenService:
                     ),
                     scope=token["scope"],
                     issued_at=now,
-                    access_expires_at=now + timedelta(seconds=int(token["expires_in"])),
+                    # Never beyond the grant's absolute lifetime.
+                    access_expires_at=min(
+                        now + timedelta(seconds=int(token["expires_in"])), grant.expires_at
+                    ),
                     refresh_expires_at=refresh_expires,
                 )
             )
