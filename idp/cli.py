@@ -67,10 +67,16 @@ def _audit(db: Database, action: str, **fields: Any) -> None:
 
 
 def cmd_db_upgrade(config: Config, args: argparse.Namespace) -> None:
+    from idp.identity import agreements, disclosures
     from idp.models.migrate import upgrade
 
     db = _database(config)
     upgrade(db.engine)
+    with db.transaction() as session:
+        seeded = agreements.ensure_seeded(session, config.AUTHORITY_NAME)
+        disclosures.ensure_head(session)
+    for kind in seeded:
+        print(f"published version 1 of the {kind} agreement")
     _keyring(config).ensure()
     print(f"database at revision head: {db.engine.url.render_as_string(hide_password=True)}")
 
@@ -170,6 +176,7 @@ def _client_json(client: Client, secret: str | None = None) -> dict[str, Any]:
         "scope": " ".join(client.scopes),
         "jwks_uri": client.jwks_uri,
         "status": client.status,
+        "trusted": client.trusted,
         "created_at": client.created_at.isoformat(),
     }
     if secret:
@@ -192,6 +199,7 @@ def create_client(
     jwks: dict[str, Any] | None = None,
     jwks_uri: str | None = None,
     client_id: str | None = None,
+    trusted: bool = False,
 ) -> tuple[Client, str | None]:
     if not name.strip():
         raise CommandError("--name must not be empty")
@@ -234,6 +242,7 @@ def create_client(
         scopes=list(dict.fromkeys(["openid", *(scopes or ["profile", "offline_access"])])),
         jwks=jwks,
         jwks_uri=jwks_uri,
+        trusted=trusted,
     )
     try:
         with db.transaction() as session:
@@ -266,6 +275,7 @@ def cmd_clients_create(config: Config, args: argparse.Namespace) -> None:
         jwks=jwks,
         jwks_uri=args.jwks_uri,
         client_id=args.client_id,
+        trusted=args.trusted,
     )
     if args.json:
         print(json.dumps(_client_json(client, secret), ensure_ascii=False))
@@ -310,6 +320,19 @@ def cmd_clients_delete(config: Config, args: argparse.Namespace) -> None:
         session.delete(client)
     _audit(db, "client_deleted", client_id=args.client_id)
     print(f"deleted client {args.client_id}")
+
+
+def cmd_clients_set_trusted(config: Config, args: argparse.Namespace) -> None:
+    """A trusted portal (a government portal of the same authority) skips the consent page
+    for ordinary claims, never for sensitive ones."""
+    db = _database(config)
+    with db.transaction() as session:
+        client = session.get(Client, args.client_id)
+        if client is None:
+            raise CommandError(f"no client {args.client_id}")
+        client.trusted = args.value == "yes"
+    _audit(db, "client_trust_changed", client_id=args.client_id, details={"trusted": args.value})
+    print(f"client {args.client_id} trusted: {args.value}")
 
 
 def cmd_demo_client(config: Config, args: argparse.Namespace) -> None:
@@ -399,6 +422,179 @@ def cmd_users_unlock(config: Config, args: argparse.Namespace) -> None:
     print(f"unlocked {args.username}")
 
 
+# -- agreements and audit -------------------------------------------------------------------
+
+
+def _find_account(db: Database, reference: str) -> Account:
+    """ACCOUNT is an account id, a username or a subject identifier."""
+    from sqlalchemy import or_
+
+    account = db.session.scalar(
+        select(Account).where(
+            or_(
+                Account.id == reference,
+                Account.username == reference,
+                Account.subject == reference,
+            )
+        )
+    )
+    if account is None:
+        raise CommandError(f"no account {reference}")
+    return account
+
+
+def cmd_agreements_list(config: Config, args: argparse.Namespace) -> None:
+    from sqlalchemy import func
+
+    from idp.models import AgreementAcceptance, AgreementKind, AgreementVersion
+
+    db = _database(config)
+    rows = []
+    for kind in db.session.scalars(select(AgreementKind).order_by(AgreementKind.created_at)):
+        versions = db.session.scalars(
+            select(AgreementVersion)
+            .where(AgreementVersion.kind == kind.kind)
+            .order_by(AgreementVersion.version, AgreementVersion.language)
+        )
+        for version in versions:
+            accepted = db.session.scalar(
+                select(func.count(func.distinct(AgreementAcceptance.account_id))).where(
+                    AgreementAcceptance.kind == kind.kind,
+                    AgreementAcceptance.version == version.version,
+                )
+            )
+            rows.append(
+                {
+                    "kind": kind.kind,
+                    "title": kind.title,
+                    "applies_to": kind.applies_to,
+                    "version": version.version,
+                    "language": version.language,
+                    "material": version.material,
+                    "reference_translation": version.reference_translation,
+                    "effective_at": version.effective_at.isoformat(),
+                    "sha256": version.text_sha256,
+                    "accounts": accepted,
+                }
+            )
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False))
+        return
+    for row in rows:
+        nature = "material" if row["material"] else "supplementary"
+        print(
+            f"{row['kind']}\tv{row['version']}\t{row['language']}\t{nature}\t"
+            f"{row['effective_at']}\t{row['accounts']} accounts\t{row['title']}"
+        )
+
+
+def cmd_agreements_add_kind(config: Config, args: argparse.Namespace) -> None:
+    from idp.identity.agreements import AgreementError, add_kind
+
+    db = _database(config)
+    try:
+        with db.transaction() as session:
+            add_kind(session, args.kind, args.title, args.applies_to)
+    except AgreementError as exc:
+        raise CommandError(str(exc)) from None
+    _audit(db, "agreement_kind_added", details={"kind": args.kind})
+    print(f"added agreement kind {args.kind}")
+
+
+def cmd_agreements_publish(config: Config, args: argparse.Namespace) -> None:
+    from datetime import datetime
+
+    from idp.identity.agreements import AgreementError, publish
+
+    try:
+        with open(args.file, encoding="utf-8") as fh:
+            text = fh.read()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CommandError(f"cannot read {args.file}: {exc}") from None
+    effective_at = None
+    if args.effective_at:
+        try:
+            effective_at = datetime.fromisoformat(args.effective_at)
+        except ValueError:
+            raise CommandError("--effective-at must be an ISO 8601 time") from None
+        if effective_at.tzinfo is None:
+            raise CommandError("--effective-at needs a time zone, e.g. 2027-01-01T00:00+08:00")
+    db = _database(config)
+    try:
+        with db.transaction() as session:
+            version = publish(
+                session,
+                kind=args.kind,
+                text=text,
+                language=args.language,
+                material=args.material,
+                published_by="cli",
+                version=args.version,
+                effective_at=effective_at,
+                reference_translation=args.reference_translation,
+            )
+    except AgreementError as exc:
+        raise CommandError(str(exc)) from None
+    _audit(
+        db,
+        "agreement_published",
+        details={"kind": version.kind, "version": version.version, "language": version.language},
+    )
+    nature = "material" if version.material else "supplementary"
+    print(
+        json.dumps(
+            {
+                "kind": version.kind,
+                "version": version.version,
+                "language": version.language,
+                "nature": nature,
+                "sha256": version.text_sha256,
+                "effective_at": version.effective_at.isoformat(),
+            },
+            ensure_ascii=False,
+        )
+    )
+
+
+def cmd_agreements_acceptances(config: Config, args: argparse.Namespace) -> None:
+    from idp.identity.agreements import history
+
+    db = _database(config)
+    account = _find_account(db, args.account)
+    rows = [
+        {
+            "kind": row.kind,
+            "version": row.version,
+            "action": row.action,
+            "language": row.language,
+            "sha256": row.text_sha256,
+            "time": row.accepted_at.isoformat(),
+            "ip_address": row.ip_address,
+            "user_agent": row.user_agent,
+            "client_id": row.client_id,
+        }
+        for row in history(db.session, account.id)
+    ]
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False))
+        return
+    for row in rows:
+        print(
+            f"{row['time']}\t{row['kind']}\tv{row['version']}\t{row['action']}\t"
+            f"{row['client_id'] or '-'}\t{row['ip_address'] or '-'}\t{row['sha256']}"
+        )
+
+
+def cmd_audit_verify(config: Config, args: argparse.Namespace) -> None:
+    from idp.identity.disclosures import verify
+
+    result = verify(_database(config).session)
+    if result.ok:
+        print(f"disclosure chain intact: {result.entries} entries")
+        return
+    raise CommandError(f"disclosure chain broken at entry {result.first_broken}: {result.reason}")
+
+
 # -- keys -----------------------------------------------------------------------------------
 
 
@@ -481,6 +677,7 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--jwks-file", help="JSON key set for private_key_jwt")
     create.add_argument("--jwks-uri")
     create.add_argument("--client-id", help="choose the client id (default: random)")
+    create.add_argument("--trusted", action="store_true", help="same-authority portal")
     create.add_argument("--json", action="store_true")
     listing = command(clients, "list", cmd_clients_list, "list portals")
     listing.add_argument("--json", action="store_true")
@@ -488,6 +685,45 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("client_id")
     delete = command(clients, "delete", cmd_clients_delete, "delete a portal")
     delete.add_argument("client_id")
+    trust = command(clients, "set-trusted", cmd_clients_set_trusted, "mark a portal trusted")
+    trust.add_argument("client_id")
+    trust.add_argument("value", choices=("yes", "no"))
+
+    agreements = sub.add_parser("agreements", help="registration agreements").add_subparsers(
+        dest="agreements_command", required=True
+    )
+    alist = command(agreements, "list", cmd_agreements_list, "list kinds and versions")
+    alist.add_argument("--json", action="store_true")
+    kind = command(agreements, "add-kind", cmd_agreements_add_kind, "add an agreement kind")
+    kind.add_argument("--kind", required=True)
+    kind.add_argument("--title", required=True)
+    kind.add_argument(
+        "--applies-to", default="all", choices=("natural_person", "legal_person", "all")
+    )
+    publish = command(agreements, "publish", cmd_agreements_publish, "publish a version")
+    publish.add_argument("--kind", required=True)
+    publish.add_argument("--file", required=True, help="UTF-8 text of the agreement")
+    publish.add_argument("--language", default="zh-CN")
+    publish.add_argument(
+        "--material", action="store_true", help="needs fresh acceptance (default: supplementary)"
+    )
+    publish.add_argument("--version", type=int, help="default: the next number")
+    publish.add_argument("--effective-at", help="ISO 8601 time with zone (default: now)")
+    publish.add_argument(
+        "--reference-translation",
+        action="store_true",
+        help="a translation of an existing version, for reference only",
+    )
+    acceptances = command(
+        agreements, "acceptances", cmd_agreements_acceptances, "an account's acceptance history"
+    )
+    acceptances.add_argument("--account", required=True, help="account id, username or sub")
+    acceptances.add_argument("--json", action="store_true")
+
+    audit = sub.add_parser("audit", help="audit and disclosure logs").add_subparsers(
+        dest="audit_command", required=True
+    )
+    command(audit, "verify", cmd_audit_verify, "verify the disclosure hash chain")
 
     users = sub.add_parser("users", help="accounts").add_subparsers(
         dest="users_command", required=True

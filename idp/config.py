@@ -48,6 +48,11 @@ class Config:
     KEYS_DIR: str = ""  # default: keys/ at the project root
     INSTANCE_DIR: str = ""  # default: instance/ at the project root
     DEFAULT_LOCALE: str = "zh_Hans_CN"
+    # The government service authority named in the agreements (replaces **政务服务管理机构).
+    AUTHORITY_NAME: str = ""
+    # Claims the operator marks sensitive (PIPL article 28), comma-separated, on top of the
+    # built-in ones (identity document numbers, bank cards): each needs its own explicit tick.
+    SENSITIVE_CLAIMS: str = ""
 
     # Lifetimes in seconds.
     AUTHORIZATION_CODE_TTL: int = 60
@@ -98,6 +103,10 @@ class Config:
         return Path(self.INSTANCE_DIR)
 
     @property
+    def sensitive_claims(self) -> frozenset[str]:
+        return frozenset(c.strip() for c in self.SENSITIVE_CLAIMS.split(",") if c.strip())
+
+    @property
     def key_retired_grace(self) -> int:
         return self.KEY_RETIRED_GRACE or (self.ID_TOKEN_TTL + 300)
 
@@ -144,6 +153,7 @@ def load_config(overrides: Mapping[str, Any] | None = None) -> Config:
     if env == "development":
         values.setdefault("ISSUER", "http://localhost:5000")
         values.setdefault("SECRET_KEY", _DEV_SECRET)
+        values.setdefault("AUTHORITY_NAME", "示例市政务服务管理机构")
 
     config = Config(**values, extra=extra)
     _validate(config)
@@ -152,6 +162,11 @@ def load_config(overrides: Mapping[str, Any] | None = None) -> Config:
 
 def _validate(config: Config) -> None:
     missing = [name for name in ("ISSUER", "SECRET_KEY") if not getattr(config, name)]
+    if not missing and not config.AUTHORITY_NAME.strip():
+        raise ConfigError(
+            "IDP_AUTHORITY_NAME must be set in production: the government service authority "
+            "named in the registration agreements, for example 杭州市政务服务管理机构"
+        )
     if missing:
         names = " and ".join(f"IDP_{name}" for name in missing)
         raise ConfigError(

@@ -90,11 +90,14 @@ def clean_state(request: pytest.FixtureRequest) -> Iterator[None]:
         yield
         return
     prov = request.getfixturevalue("provider")
+    from idp.identity import disclosures
     from idp.models import Base
 
     with prov.db.engine.begin() as connection:
         for table in reversed(Base.metadata.sorted_tables):
             connection.execute(table.delete())
+    with prov.db.transaction() as session:
+        disclosures.ensure_head(session)  # as the migration leaves it
     prov.redis.flushdb()
     yield
     prov.db.remove()

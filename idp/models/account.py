@@ -19,6 +19,8 @@ class Account(Base):
     username: Mapped[str] = mapped_column(String(128), unique=True)
     password_hash: Mapped[str] = mapped_column(String(255))
     name: Mapped[str | None] = mapped_column(String(255))
+    # "natural_person" or "legal_person": which agreements apply and the `user_type` claim.
+    user_type: Mapped[str] = mapped_column(String(16), default="natural_person")
     # "active" or "suspended" (natural-person agreement clause 7).
     status: Mapped[str] = mapped_column(String(16), default="active")
     # Verification level: L0 (declared only) .. L4 (real-name verification sets it).

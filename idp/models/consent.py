@@ -1,4 +1,9 @@
-"""Consents: which scopes an account allowed a portal to receive."""
+"""Consents: what an account allowed a portal to receive (PIPL articles 14 and 29).
+
+A consent remembers the scopes and the claims the person was asked about, and, apart, the
+sensitive claims they ticked. Claims asked about but not ticked were refused; a claim never asked
+about makes the consent page appear again.
+"""
 
 from __future__ import annotations
 
@@ -18,8 +23,10 @@ class Consent(Base):
     account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
     client_id: Mapped[str] = mapped_column(ForeignKey("clients.client_id", ondelete="CASCADE"))
     scopes: Mapped[list[str]] = mapped_column(JSON, default=list)
+    claims_asked: Mapped[list[str]] = mapped_column(JSON, default=list)
+    sensitive_claims: Mapped[list[str]] = mapped_column(JSON, default=list)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
-    def covers(self, scopes: list[str]) -> bool:
-        return set(scopes) <= set(self.scopes)
+    def covers(self, scopes: list[str], claims: list[str]) -> bool:
+        return set(scopes) <= set(self.scopes) and set(claims) <= set(self.claims_asked)

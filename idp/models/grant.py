@@ -31,6 +31,8 @@ class Grant(Base):
     client_id: Mapped[str] = mapped_column(ForeignKey("clients.client_id", ondelete="CASCADE"))
     scope: Mapped[str] = mapped_column(String(1024))
     claims: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # the OIDC `claims` request
+    # The user claims the person allowed for this grant (consent); nothing else is released.
+    released_claims: Mapped[list[str] | None] = mapped_column(JSON)
     sid: Mapped[str | None] = mapped_column(String(64), index=True)
     auth_time: Mapped[int] = mapped_column()
     acr: Mapped[str | None] = mapped_column(String(64))

@@ -18,6 +18,7 @@ from idp.models import Account, Client
 from idp.oauth import claims as claims_module
 from idp.oauth.errors import (
     ConsentRequiredError,
+    InteractionRequiredError,
     InvalidRequestError,
     InvalidScopeError,
     LoginRequiredError,
@@ -336,15 +337,21 @@ def next_step(
     request: AuthorizationRequest,
     session: LoginSession | None,
     account: Account | None,
-    consented_scopes: list[str] | None,
     progress: Progress,
+    *,
+    agreement_pending: bool = False,
+    consent_needed: bool = True,
 ) -> str:
-    """``login``, ``consent`` or ``issue``; raises the OAuth error to return to the portal."""
+    """``login``, ``agreement``, ``consent`` or ``issue``; raises the OAuth error to return.
+
+    Agreement acceptance is part of login: an account that has not accepted the current
+    material version of its agreement does not get back to the portal before it does.
+    """
     if session is not None and account is None:
         session = None
     if needs_login(request, session, progress):
         if "none" in request.prompt:
-            raise LoginRequiredError("The person must log in.")
+            raise LoginRequiredError("The person is not logged in.")
         return "login"
     assert account is not None and session is not None
     demanded = claims_module.essential_acr_values(request.claims)
@@ -352,10 +359,12 @@ def next_step(
         raise UnmetAuthenticationRequirementsError(
             "The login does not reach the authentication level the portal requires."
         )
-    wants_consent = "consent" in request.prompt and not progress.consented_here
-    covered = consented_scopes is not None and set(request.scopes) <= set(consented_scopes)
-    if wants_consent or not (covered or progress.consented_here):
+    if agreement_pending:
         if "none" in request.prompt:
-            raise ConsentRequiredError("The person must approve the access.")
+            raise InteractionRequiredError("The person must accept the current agreement.")
+        return "agreement"
+    if consent_needed and not progress.consented_here:
+        if "none" in request.prompt:
+            raise ConsentRequiredError("The person has not consented to this request.")
         return "consent"
     return "issue"

@@ -25,6 +25,9 @@ SCOPES_SUPPORTED = (*SCOPE_CLAIMS, *OTHER_SCOPES)
 PROTOCOL_CLAIMS = ("iss", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "azp", "sid")
 USER_CLAIMS = tuple(dict.fromkeys(c for claims in SCOPE_CLAIMS.values() for c in claims))
 CLAIMS_SUPPORTED = tuple(dict.fromkeys((*USER_CLAIMS, *PROTOCOL_CLAIMS, "at_hash")))
+# Sensitive personal information (PIPL article 28) that may ever be released: each needs its own
+# explicit tick on the consent page (article 29). Operators add more with IDP_SENSITIVE_CLAIMS.
+BUILTIN_SENSITIVE_CLAIMS = frozenset({"id_number", "bank_card"})
 
 
 def parse_claims_parameter(raw: str | None) -> dict[str, dict[str, Any]] | None:
@@ -81,6 +84,17 @@ def account_claims(account: Account) -> dict[str, Any]:
     }
 
 
+def requested_claims(
+    scopes: Iterable[str], claims_request: dict[str, dict[str, Any]] | None
+) -> list[str]:
+    """Every user claim an authorization request asks for, other than ``sub``: through its
+    scopes and through the ``claims`` parameter, for the ID token and for userinfo."""
+    scopes = list(scopes)
+    names = claim_names_for(scopes, (claims_request or {}).get("id_token"))
+    names += claim_names_for(scopes, (claims_request or {}).get("userinfo"))
+    return [name for name in dict.fromkeys(names) if name != "sub"]
+
+
 def claim_names_for(scopes: Iterable[str], requested: dict[str, Any] | None) -> list[str]:
     """Claim names released for the given scopes plus those individually requested."""
     names: list[str] = []
@@ -93,12 +107,20 @@ def claim_names_for(scopes: Iterable[str], requested: dict[str, Any] | None) -> 
 
 
 def release(
-    account: Account, scopes: Iterable[str], requested: dict[str, Any] | None
+    account: Account,
+    scopes: Iterable[str],
+    requested: dict[str, Any] | None,
+    allowed: Iterable[str] | None = None,
 ) -> dict[str, Any]:
-    """The user claims for a token or userinfo answer; claims without a value are omitted."""
+    """The user claims for a token or userinfo answer: those the scopes and the ``claims``
+    request name, limited to ``allowed`` (what the person consented to; ``sub`` always goes).
+    Claims without a value are omitted."""
     available = account_claims(account)
+    permitted = None if allowed is None else {"sub", *allowed}
     released: dict[str, Any] = {}
     for name in claim_names_for(scopes, requested):
+        if permitted is not None and name not in permitted:
+            continue
         value = available.get(name)
         if value is not None and value != "":
             released[name] = value

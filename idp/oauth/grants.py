@@ -150,12 +150,13 @@ class OpenIDTokenExtension:
             return
         stored: Grant = grant.request.grant  # type: ignore[attr-defined]
         code = grant.request.authorization_code
-        token["id_token"] = self.provider.id_tokens.create(
+        token["id_token"], released = self.provider.id_tokens.create(
             stored,
             access_token=token["access_token"],
             nonce=code.get_nonce() if code is not None else None,
             scope=token.get("scope"),
         )
+        self.provider.record_disclosure(stored, "id_token", released)
 
 
 def save_token(provider: Provider, token: dict[str, Any], request: Any) -> None:

@@ -25,8 +25,12 @@ class IdTokenFactory:
         access_token: str | None,
         nonce: str | None,
         scope: str | None = None,
-    ) -> str:
-        """``scope`` is the scope of the tokens issued with it (narrower after some refreshes)."""
+    ) -> tuple[str, list[str]]:
+        """The signed ID token and the names of the user claims it releases.
+
+        ``scope`` is the scope of the tokens issued with it (narrower after some refreshes);
+        only the claims the person consented to for this grant are released.
+        """
         client = grant.client
         alg = client.id_token_signed_response_alg or "RS256"
         now = int(time.time())
@@ -50,5 +54,6 @@ class IdTokenFactory:
             payload["at_hash"] = create_half_hash(access_token, alg).decode()
         scopes = (scope if scope is not None else grant.scope).split()
         requested = (grant.claims or {}).get("id_token")
-        payload.update(claims_module.release(grant.account, scopes, requested))
-        return self.keys.sign(payload, alg)
+        released = claims_module.release(grant.account, scopes, requested, grant.released_claims)
+        payload.update(released)
+        return self.keys.sign(payload, alg), sorted({"sub", *released})

@@ -33,6 +33,7 @@ class IntrospectionEndpoint(_IntrospectionEndpoint):
 
     def introspect_token(self, token: IssuedToken) -> dict[str, Any]:
         grant = token.grant
+        self.provider.record_disclosure(grant, "introspection", ["sub", "username"])
         return {
             "active": True,
             "scope": token.get_scope(),

@@ -19,10 +19,13 @@ import redis
 from sqlalchemy import select
 
 from idp.config import Config
+from idp.identity import agreements, disclosures
 from idp.identity.passwords import Passwords
-from idp.models import Account, AuditEvent, Client, Consent
+from idp.models import Account, AuditEvent, Client, Consent, Grant
 from idp.models.base import Database
 from idp.oauth import authorize, responses
+from idp.oauth import claims as claims_module
+from idp.oauth import consent as consent_policy
 from idp.oauth.authorize import AuthorizationRequest, Progress
 from idp.oauth.client_auth import PrivateKeyJWT
 from idp.oauth.discovery import metadata
@@ -100,6 +103,7 @@ class Provider:
             per_address_hour=config.LOGIN_ADDRESS_FAILURES_PER_HOUR,
         )
         self.metadata = metadata(self.issuer, UI_LOCALES)
+        self.sensitive_claims = claims_module.BUILTIN_SENSITIVE_CLAIMS | config.sensitive_claims
         self.server = self._build_server()
 
     def _build_server(self) -> AuthorizationServer:
@@ -152,11 +156,17 @@ class Provider:
             return None, None
         return session, account
 
-    def consented_scopes(self, account_id: str, client_id: str) -> list[str] | None:
-        consent = self.db.session.scalar(
+    def find_consent(self, account_id: str, client_id: str) -> Consent | None:
+        return self.db.session.scalar(
             select(Consent).where(Consent.account_id == account_id, Consent.client_id == client_id)
         )
-        return list(consent.scopes) if consent else None
+
+    def claim_request(self, request: AuthorizationRequest) -> consent_policy.ClaimRequest:
+        return consent_policy.ClaimRequest.split(
+            request.scopes,
+            claims_module.requested_claims(request.scopes, request.claims),
+            self.sensitive_claims,
+        )
 
     # -- authorization endpoint --------------------------------------------------------------
     def validate_authorization(self, params: dict[str, list[str]]) -> AuthorizationRequest:
@@ -191,26 +201,40 @@ class Provider:
         """Answer at once, or park the request as an interaction for the person to complete."""
         progress = progress or Progress()
         session, account = self.current_session(session_id)
+        client = self.find_client(request.client_id)
+        if client is None:
+            return self.error_response(
+                request.to_dict(), AccessDeniedError("The portal is no longer registered.")
+            )
+        claim_request = self.claim_request(request)
+        consent = self.find_consent(account.id, client.client_id) if account else None
         try:
             step = authorize.next_step(
                 request,
                 session,
                 account,
-                self.consented_scopes(account.id, request.client_id) if account else None,
                 progress,
+                agreement_pending=account is not None
+                and agreements.pending(self.db.session, account.id, account.user_type) is not None,
+                consent_needed=consent_policy.needs_page(
+                    claim_request,
+                    consent,
+                    trusted=client.trusted,
+                    forced="consent" in request.prompt,
+                ),
             )
         except OAuth2Error as error:
             return self.error_response(request.to_dict(), error)
         if step == "issue":
             assert session is not None and account is not None and session_id is not None
-            return self._issue_code(request, session_id, session, account)
-        client = self.find_client(request.client_id)
+            released = consent_policy.released_claims(claim_request, consent)
+            return self._issue_code(request, session_id, session, account, client, released)
         interaction = Interaction(
             id=secrets.token_urlsafe(24),
             request=request,
             step=step,
             progress=progress,
-            client_name=client.name if client else request.client_id,
+            client_name=client.name,
             binding=binding,
         )
         self._save_interaction(interaction)
@@ -267,7 +291,16 @@ class Provider:
             AccessDeniedError("The person declined or cancelled the login."),
         )
 
-    def record_consent(self, account: Account, client_id: str, scopes: list[str]) -> None:
+    def record_consent(
+        self,
+        account: Account,
+        client_id: str,
+        request: consent_policy.ClaimRequest,
+        ticked_sensitive: list[str],
+    ) -> None:
+        """Remember what was asked and decided. Sensitive claims are decided anew each time
+        they are asked about: a tick grants, no tick refuses (PIPL article 29)."""
+        ticked = {c for c in ticked_sensitive if c in request.sensitive}
         with self.db.transaction() as session:
             consent = session.scalar(
                 select(Consent).where(
@@ -275,9 +308,77 @@ class Provider:
                 )
             )
             if consent is None:
-                session.add(Consent(account_id=account.id, client_id=client_id, scopes=scopes))
-            else:
-                consent.scopes = sorted(set(consent.scopes) | set(scopes))
+                consent = Consent(
+                    account_id=account.id,
+                    client_id=client_id,
+                    scopes=[],
+                    claims_asked=[],
+                    sensitive_claims=[],
+                )
+                session.add(consent)
+            consent.scopes = sorted(set(consent.scopes) | set(request.scopes))
+            consent.claims_asked = sorted(set(consent.claims_asked) | set(request.all_claims))
+            kept = set(consent.sensitive_claims) - set(request.sensitive)
+            consent.sensitive_claims = sorted(kept | ticked)
+
+    def withdraw_consent(self, account: Account, client_id: str) -> bool:
+        """Forget the consent and revoke every grant of this portal for this account, so its
+        refresh and access tokens stop working at once."""
+        with self.db.transaction() as session:
+            consent = session.scalar(
+                select(Consent).where(
+                    Consent.account_id == account.id, Consent.client_id == client_id
+                )
+            )
+            if consent is None:
+                return False
+            session.delete(consent)
+        self.tokens.revoke_grants_for(account.id, client_id, "consent_withdrawn")
+        self.audit(
+            "consent_withdrawn", actor=account.id, account_id=account.id, client_id=client_id
+        )
+        return True
+
+    # -- agreements --------------------------------------------------------------------------
+    def pending_agreement(self, account: Account) -> agreements.Requirement | None:
+        return agreements.pending(self.db.session, account.id, account.user_type)
+
+    def record_agreement(
+        self,
+        account: Account,
+        version_id: str,
+        *,
+        client_id: str | None,
+        ip_address: str | None,
+        user_agent: str | None,
+    ) -> bool:
+        """Store the evidence, if ``version_id`` is still what the account must see now."""
+        requirement = self.pending_agreement(account)
+        if requirement is None or requirement.version.id != version_id:
+            return False
+        with self.db.transaction() as session:
+            agreements.record(
+                session,
+                account_id=account.id,
+                version=requirement.version,
+                action="accepted" if requirement.mode == "accept" else "notified",
+                ip_address=ip_address,
+                user_agent=user_agent,
+                client_id=client_id,
+            )
+        return True
+
+    # -- disclosures -------------------------------------------------------------------------
+    def record_disclosure(self, grant: Grant, channel: str, claims: list[str]) -> None:
+        """Append to the tamper-evident disclosure log (claim names, never values)."""
+        with self.db.transaction() as session:
+            disclosures.append(
+                session,
+                account_id=grant.account_id,
+                client_id=grant.client_id,
+                channel=channel,
+                claims=claims,
+            )
 
     def _issue_code(
         self,
@@ -285,17 +386,15 @@ class Provider:
         session_id: str,
         session: LoginSession,
         account: Account,
+        client: Client,
+        released_claims: list[str],
     ) -> AuthorizationResponse:
-        client = self.find_client(request.client_id)
-        if client is None:
-            return self.error_response(
-                request.to_dict(), AccessDeniedError("The portal is no longer registered.")
-            )
         grant = self.tokens.create_grant(
             account=account,
             client=client,
             scope=request.scope,
             claims=request.claims,
+            released_claims=released_claims,
             sid=session.sid,
             auth_time=session.auth_time,
             acr=session.acr,
@@ -351,7 +450,7 @@ class Provider:
         return self.server.create_endpoint_response("revocation", request)
 
     def userinfo(self, request: ProtocolRequest) -> ProtocolResponse:
-        return userinfo(request, self.tokens)
+        return userinfo(request, self.tokens, self.record_disclosure)
 
     # -- audit -------------------------------------------------------------------------------
     def audit(

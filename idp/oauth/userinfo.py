@@ -6,8 +6,10 @@ form body as ``access_token`` - never both. Errors carry ``WWW-Authenticate`` (R
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
+from idp.models import Grant
 from idp.oauth import claims as claims_module
 from idp.oauth.requests import ProtocolRequest, ProtocolResponse
 from idp.oauth.tokens import TokenService
@@ -47,7 +49,11 @@ def extract_bearer(request: ProtocolRequest) -> tuple[str | None, ProtocolRespon
     return token, None
 
 
-def userinfo(request: ProtocolRequest, tokens: TokenService) -> ProtocolResponse:
+def userinfo(
+    request: ProtocolRequest,
+    tokens: TokenService,
+    record_disclosure: Callable[[Grant, str, list[str]], None],
+) -> ProtocolResponse:
     value, problem = extract_bearer(request)
     if problem is not None:
         return problem
@@ -60,6 +66,7 @@ def userinfo(request: ProtocolRequest, tokens: TokenService) -> ProtocolResponse
         return _bearer_error(403, "insufficient_scope", "The token was not issued for openid.")
     grant = token.grant
     requested = (grant.claims or {}).get("userinfo")
-    body = claims_module.release(grant.account, scopes, requested)
+    body = claims_module.release(grant.account, scopes, requested, grant.released_claims)
     body["sub"] = grant.account.subject
+    record_disclosure(grant, "userinfo", sorted(body))
     return ProtocolResponse(200, body, NO_STORE)

@@ -19,11 +19,22 @@ from idp.views.web import authorization_response, error_page, provider
 
 bp = Blueprint("interaction", __name__, url_prefix="/interaction")
 
+# Scopes that release no claim of their own; claims are listed one by one.
 SCOPE_DESCRIPTIONS = {
     "openid": lazy_gettext("Your identity (who you are)"),
-    "profile": lazy_gettext("Access your basic profile (name)"),
     "offline_access": lazy_gettext("Keep you signed in (offline access)"),
 }
+CLAIM_DESCRIPTIONS = {
+    "name": lazy_gettext("Your real name"),
+    "preferred_username": lazy_gettext("Your username"),
+    "updated_at": lazy_gettext("When your profile was last updated"),
+    "id_number": lazy_gettext("Your full identity document number"),
+    "bank_card": lazy_gettext("Your bank card number"),
+}
+
+
+def describe_claim(name: str) -> str:
+    return str(CLAIM_DESCRIPTIONS.get(name, name))
 
 
 def _load(interaction_id: str) -> Interaction | None:
@@ -74,17 +85,49 @@ def show(interaction_id: str) -> Response | tuple[str, int]:
         return _expired()
     if interaction.step == "login":
         return _render_login(interaction, username=interaction.request.login_hint or "")
+    if interaction.step == "agreement":
+        return _render_agreement(interaction)
+    return _render_consent(interaction)
+
+
+def _render_consent(interaction: Interaction) -> tuple[str, int]:
+    claim_request = provider().claim_request(interaction.request)
     scopes = [
-        {"name": scope, "description": str(SCOPE_DESCRIPTIONS.get(scope, scope))}
+        {"name": scope, "description": str(SCOPE_DESCRIPTIONS[scope])}
         for scope in interaction.request.scopes
+        if scope in SCOPE_DESCRIPTIONS
     ]
     return render_template(
         "consent.html",
         client_name=interaction.client_name,
         action_url=url_for("interaction.consent", interaction_id=interaction.id),
         scopes=scopes,
-        claims=[],
+        claims=[
+            {"name": name, "description": describe_claim(name)} for name in claim_request.ordinary
+        ],
+        sensitive_claims=[
+            {"name": name, "description": describe_claim(name)} for name in claim_request.sensitive
+        ],
     ), 200
+
+
+def _render_agreement(interaction: Interaction, error: str | None = None) -> tuple[str, int]:
+    prov = provider()
+    _session, account = prov.current_session(request.cookies.get(cookies.SESSION))
+    requirement = prov.pending_agreement(account) if account else None
+    if requirement is None:
+        return _expired()
+    return render_template(
+        "agreement.html",
+        client_name=interaction.client_name,
+        action_url=url_for("interaction.agreement", interaction_id=interaction.id),
+        title=requirement.title,
+        version=requirement.version,
+        mode=requirement.mode,
+        accepted_version=requirement.accepted_version,
+        changes=requirement.changes,
+        error=error,
+    ), 400 if error else 200
 
 
 @bp.post("/<interaction_id>/login")
@@ -165,15 +208,64 @@ def consent(interaction_id: str) -> Response | tuple[str, int]:
         # The session ended meanwhile: log in again within the same request.
         interaction.progress.logged_in_here = False
         return _continue(prov.resume(interaction, None))
-    prov.record_consent(account, interaction.request.client_id, interaction.request.scopes)
+    claim_request = prov.claim_request(interaction.request)
+    ticked = request.form.getlist("sensitive_claims")
+    prov.record_consent(account, interaction.request.client_id, claim_request, ticked)
     prov.audit(
         "consent_granted",
         actor=account.id,
         account_id=account.id,
         client_id=interaction.request.client_id,
-        details={"scopes": interaction.request.scopes},
+        details={
+            "scopes": list(claim_request.scopes),
+            "claims": list(claim_request.ordinary),
+            "sensitive_granted": sorted(set(ticked) & set(claim_request.sensitive)),
+            "sensitive_refused": sorted(set(claim_request.sensitive) - set(ticked)),
+        },
     )
     interaction.progress.consented_here = True
+    return _continue(prov.resume(interaction, request.cookies.get(cookies.SESSION)))
+
+
+@bp.post("/<interaction_id>/agreement")
+def agreement(interaction_id: str) -> Response | tuple[str, int]:
+    """Registration agreement acceptance as part of login; declining ends the login."""
+    interaction = _load(interaction_id)
+    if interaction is None or interaction.step != "agreement":
+        return _expired()
+    prov = provider()
+    decision = request.form.get("decision")
+    if decision not in {"approve", "deny"}:
+        return _expired()
+    if decision == "deny":
+        return _continue(prov.abort(interaction))
+    _session, account = prov.current_session(request.cookies.get(cookies.SESSION))
+    if account is None:
+        interaction.progress.logged_in_here = False
+        return _continue(prov.resume(interaction, None))
+    requirement = prov.pending_agreement(account)
+    version_id = request.form.get("version_id", "")
+    if requirement is None or requirement.version.id != version_id:
+        # A stale or forged form: the text shown is not what must be accepted now.
+        return _expired()
+    if requirement.mode == "accept" and request.form.get("accept_agreement") != "yes":
+        return _render_agreement(
+            interaction, _("Tick the box to confirm that you have read and accept the agreement.")
+        )
+    prov.record_agreement(
+        account,
+        version_id,
+        client_id=interaction.request.client_id,
+        ip_address=request.remote_addr,
+        user_agent=request.user_agent.string,
+    )
+    prov.audit(
+        "agreement_accepted" if requirement.mode == "accept" else "agreement_notified",
+        actor=account.id,
+        account_id=account.id,
+        client_id=interaction.request.client_id,
+        details={"kind": requirement.kind, "version": requirement.version.version},
+    )
     return _continue(prov.resume(interaction, request.cookies.get(cookies.SESSION)))
 
 

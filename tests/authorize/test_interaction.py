@@ -148,7 +148,7 @@ def test_a_new_scope_asks_for_consent_again(public_rp, user):
     attempt = public_rp.authorize(scope="openid profile")
     page = interaction_page(public_rp.browser, attempt.response)
     assert is_consent_page(page)
-    assert 'data-scope="profile"' in page
+    assert 'data-claim="name"' in page  # what the profile scope releases, one claim a line
 
 
 def test_consent_page_names_the_portal_and_the_scopes(public_rp, user):
@@ -157,7 +157,7 @@ def test_consent_page_names_the_portal_and_the_scopes(public_rp, user):
     public_rp.submit_login(attempt, user["username"], user["password"])
     page = interaction_page(public_rp.browser, attempt.response)
     assert "Public Portal" in page
-    assert 'data-scope="openid"' in page and 'data-scope="profile"' in page
+    assert 'data-scope="openid"' in page and 'data-claim="name"' in page
 
 
 # -- interaction safety ----------------------------------------------------------------------

@@ -111,6 +111,7 @@ def production_cli(cli, monkeypatch):  # type: ignore[no-untyped-def]
     """The `idp` command with production settings (https issuer; the suite's long secret)."""
     monkeypatch.setenv("IDP_ENV", "production")
     monkeypatch.setenv("IDP_ISSUER", "https://login.example.gov.cn")
+    monkeypatch.setenv("IDP_AUTHORITY_NAME", "杭州市政务服务管理机构")
     return cli
 
 

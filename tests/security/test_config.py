@@ -23,6 +23,7 @@ PRODUCTION = {
     "ENV": "production",
     "ISSUER": "https://login.example.gov.cn",
     "SECRET_KEY": GOOD_SECRET,
+    "AUTHORITY_NAME": "杭州市政务服务管理机构",
 }
 
 
@@ -101,6 +102,12 @@ def test_argon2_parameters_are_refused_in_development_too():
     """OWASP Password Storage: the minimum holds in every mode (hashes outlive the mode)."""
     with pytest.raises(ConfigError, match="IDP_ARGON2_TIME_COST"):
         create_app({"ENV": "development", "ARGON2_TIME_COST": 1})
+
+
+def test_production_refuses_to_start_without_the_authority_name():
+    """The agreements name the authority (clause 2): production has no placeholder for it."""
+    with pytest.raises(ConfigError, match="IDP_AUTHORITY_NAME"):
+        create_app({**PRODUCTION, "AUTHORITY_NAME": ""})
 
 
 def test_production_settings_that_follow_the_rules_are_accepted(make_app):
