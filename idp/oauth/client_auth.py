@@ -6,6 +6,7 @@ assertion's ``jti`` is accepted once (kept in Redis until the assertion expires)
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import Any
 
@@ -19,6 +20,9 @@ from joserfc.jwk import KeySet
 from idp.models import Client
 from idp.oauth.errors import InvalidClientError
 
+log = logging.getLogger(__name__)
+
+# A portal that rotates its keys publishes the new one at least this long before signing with it.
 _JWKS_CACHE_SECONDS = 300
 # token_endpoint_auth_signing_alg_values_supported in discovery; never "none" or HMAC.
 ASSERTION_ALGORITHMS = ["RS256", "ES256", "PS256"]
@@ -59,9 +63,18 @@ class PrivateKeyJWT(JWTBearerClientAssertion):
             cached = self._remote.get(client.jwks_uri)
             if cached and cached[0] > time.monotonic():
                 return cached[1]
-            response = requests.get(client.jwks_uri, timeout=3)
-            response.raise_for_status()
-            key_set = KeySet.import_key_set(response.json())
+            try:
+                response = requests.get(client.jwks_uri, timeout=3, allow_redirects=False)
+                response.raise_for_status()
+                key_set = KeySet.import_key_set(response.json())
+            except (requests.RequestException, ValueError, TypeError, KeyError) as exc:
+                # Fail closed: no key set, no authentication (and never a 500).
+                log.warning(
+                    "jwks_uri of client %s unusable: %s", client.client_id, type(exc).__name__
+                )
+                raise InvalidClientError(
+                    description="The client's key set could not be fetched."
+                ) from None
             self._remote[client.jwks_uri] = (time.monotonic() + _JWKS_CACHE_SECONDS, key_set)
             return key_set
         return KeySet([])
