@@ -66,6 +66,7 @@ idp/translations/%.mo: idp/translations/%.po | $(STAMP)
 # Development mode for every command of this target (and only this one): http issuer and a
 # development secret are allowed, the database is instance/idp.sqlite3, Redis is embedded.
 run: export IDP_ENV := development
+run: export IDP_ISSUER ?= http://localhost:$(PORT)
 run: install
 	$(BIN)/idp db upgrade
 	$(BIN)/idp demo-client
