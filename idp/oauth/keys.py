@@ -76,6 +76,8 @@ class KeyRing:
     @contextmanager
     def _locked(self) -> Iterator[None]:
         self.keys_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if self.keys_dir.stat().st_mode & 0o077:
+            self.keys_dir.chmod(0o700)  # a folder made by someone else (git, mkdir) is tightened
         gitignore = self.keys_dir / ".gitignore"
         if not gitignore.exists():
             gitignore.write_text("# Private signing keys: never commit them.\n*\n!.gitignore\n")
