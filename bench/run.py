@@ -224,7 +224,7 @@ class Portal:
         """The front channel with a fresh browser: (code, verifier), or None on any surprise."""
         url, verifier = self.authorization_url()
         response = browser.get(url, allow_redirects=False, timeout=30)
-        for _ in range(3):
+        for _ in range(4):
             code = self.code_from(response)
             if code:
                 return code, verifier
@@ -236,6 +236,13 @@ class Portal:
             if 'name="password"' in page.text:
                 form = {"username": self.username, "password": PASSWORD}
                 action = form_action(page.text, "/login")
+            elif 'name="version_id"' in page.text:  # the shipped agreements, first login only
+                form = {
+                    "version_id": form_value(page.text, "version_id"),
+                    "accept_agreement": "yes",
+                    "decision": "approve",
+                }
+                action = form_action(page.text, "/agreement")
             elif consent and 'name="decision"' in page.text:
                 form = {"decision": "approve"}
                 action = form_action(page.text, "/consent")

@@ -507,7 +507,8 @@ def cmd_agreements_publish(config: Config, args: argparse.Namespace) -> None:
     from idp.identity.agreements import AgreementError, publish
 
     try:
-        with open(args.file, encoding="utf-8") as fh:
+        # utf-8-sig: a byte order mark (Windows editors) is not part of the agreement text.
+        with open(args.file, encoding="utf-8-sig") as fh:
             text = fh.read()
     except (OSError, UnicodeDecodeError) as exc:
         raise CommandError(f"cannot read {args.file}: {exc}") from None

@@ -12,6 +12,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 from importlib import resources
@@ -35,6 +36,12 @@ SEED_TITLES = {NATURAL_PERSON: "自然人实名注册协议", LEGAL_PERSON: "法
 APPLIES_TO = ("natural_person", "legal_person", "all")
 KIND_PATTERN = re.compile(r"^[a-z][a-z0-9_]{1,63}$")
 MAX_TEXT_LENGTH = 200_000
+REFERENCE_LANGUAGE = "en"
+# Shipped texts per language: the file and the pattern that starts each of the two agreements.
+SEED_FILES = {
+    DEFAULT_LANGUAGE: ("data/registration-agreements.zh.txt", r"^\s*[一二]、"),
+    REFERENCE_LANGUAGE: ("data/registration-agreements.en.txt", r"^\s*(?:I|II)\.\s+"),
+}
 
 
 class AgreementError(ValueError):
@@ -50,12 +57,15 @@ def portal_name(authority_name: str) -> str:
     return f"{region}政务服务门户"
 
 
-def seed_texts(authority_name: str) -> dict[str, str]:
-    """The shipped agreements (``idp/data/registration-agreements.zh.txt``), placeholders filled."""
-    raw = resources.files("idp").joinpath("data/registration-agreements.zh.txt").read_text("utf-8")
+def seed_texts(authority_name: str, language: str = DEFAULT_LANGUAGE) -> dict[str, str]:
+    """The shipped agreements (``idp/data/registration-agreements.zh.txt``), placeholders filled;
+    with ``language="en"`` the English reference translation (``registration-agreements.en.txt``,
+    sections headed "I." and "II.", same placeholders)."""
+    filename, heading = SEED_FILES[language]
+    raw = resources.files("idp").joinpath(filename).read_text("utf-8")
     raw = raw.replace(PLACEHOLDER_AUTHORITY, authority_name)
     raw = raw.replace(PLACEHOLDER_PORTAL, portal_name(authority_name))
-    parts = re.split(r"^\s*[一二]、", raw, flags=re.MULTILINE)
+    parts = re.split(heading, raw, flags=re.MULTILINE)
     if len(parts) != 3:
         raise RuntimeError("the shipped agreements file does not hold the two agreements")
     texts = {}
@@ -66,9 +76,11 @@ def seed_texts(authority_name: str) -> dict[str, str]:
 
 
 def ensure_seeded(session: Session, authority_name: str) -> list[str]:
-    """Publish version 1 of the two shipped agreements where no version exists yet."""
+    """Publish version 1 of the two shipped agreements where no version exists yet, with the
+    English reference translation of each (never accepted: the Chinese text is authoritative)."""
     created = []
-    for kind, text in seed_texts(authority_name).items():
+    shipped = seed_texts(authority_name)
+    for kind, text in shipped.items():
         if session.get(AgreementKind, kind) is None:
             session.add(AgreementKind(kind=kind, title=SEED_TITLES[kind], applies_to=kind))
             session.flush()
@@ -87,7 +99,45 @@ def ensure_seeded(session: Session, authority_name: str) -> list[str]:
                 )
             )
             created.append(kind)
+    session.flush()
+    for kind, translation in seed_texts(authority_name, REFERENCE_LANGUAGE).items():
+        _seed_reference_translation(session, kind, shipped[kind], translation)
     return created
+
+
+def _seed_reference_translation(session: Session, kind: str, original: str, text: str) -> None:
+    """Add the English reference translation to version 1, when version 1 is the shipped text."""
+    base = session.scalar(
+        select(AgreementVersion).where(
+            AgreementVersion.kind == kind,
+            AgreementVersion.version == 1,
+            AgreementVersion.language == DEFAULT_LANGUAGE,
+            AgreementVersion.reference_translation.is_(False),
+        )
+    )
+    if base is None or base.text_sha256 != text_hash(original):
+        return
+    translated = session.scalar(
+        select(AgreementVersion.id).where(
+            AgreementVersion.kind == kind,
+            AgreementVersion.version == 1,
+            AgreementVersion.language == REFERENCE_LANGUAGE,
+        )
+    )
+    if translated is None:
+        session.add(
+            AgreementVersion(
+                kind=kind,
+                version=1,
+                language=REFERENCE_LANGUAGE,
+                text=text,
+                text_sha256=text_hash(text),
+                material=base.material,
+                reference_translation=True,
+                effective_at=base.effective_at,
+                published_by="seed",
+            )
+        )
 
 
 def add_kind(session: Session, kind: str, title: str, applies_to: str) -> AgreementKind:
@@ -134,6 +184,8 @@ def publish(
     text = text.replace("\r\n", "\n").strip()
     if not text:
         raise AgreementError("the agreement text is empty")
+    if any(unicodedata.category(c) == "Cc" and c not in "\n\t" for c in text):
+        raise AgreementError("the agreement text contains control characters: is it a text file?")
     if len(text) > MAX_TEXT_LENGTH:
         raise AgreementError("the agreement text is too long")
     text += "\n"

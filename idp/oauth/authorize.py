@@ -339,13 +339,16 @@ def next_step(
     account: Account | None,
     progress: Progress,
     *,
-    agreement_pending: bool = False,
+    agreement: str | None = None,
     consent_needed: bool = True,
 ) -> str:
     """``login``, ``agreement``, ``consent`` or ``issue``; raises the OAuth error to return.
 
     Agreement acceptance is part of login: an account that has not accepted the current
-    material version of its agreement does not get back to the portal before it does.
+    material version of its agreement (``agreement="accept"``) does not get back to the portal
+    before it does. A supplementary version (``agreement="notify"``) binds without re-signing
+    (clause 10): the person is told at the next interactive login, and a silent one
+    (``prompt=none``) goes on.
     """
     if session is not None and account is None:
         session = None
@@ -359,9 +362,9 @@ def next_step(
         raise UnmetAuthenticationRequirementsError(
             "The login does not reach the authentication level the portal requires."
         )
-    if agreement_pending:
-        if "none" in request.prompt:
-            raise InteractionRequiredError("The person must accept the current agreement.")
+    if agreement == "accept" and "none" in request.prompt:
+        raise InteractionRequiredError("The person must accept the current agreement.")
+    if agreement is not None and "none" not in request.prompt:
         return "agreement"
     if consent_needed and not progress.consented_here:
         if "none" in request.prompt:

@@ -43,4 +43,7 @@ def metadata(issuer: str, ui_locales: list[str]) -> dict[str, Any]:
         "ui_locales_supported": ui_locales,
         "claim_types_supported": ["normal"],
         "authorization_response_iss_parameter_supported": True,
+        # Discovery 1.0 section 3: the pages rendering the current registration agreements.
+        "op_policy_uri": f"{issuer}/policy",
+        "op_tos_uri": f"{issuer}/terms",
     }

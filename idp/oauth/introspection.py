@@ -32,9 +32,15 @@ class IntrospectionEndpoint(_IntrospectionEndpoint):
         return token.check_client(client)
 
     def introspect_token(self, token: IssuedToken) -> dict[str, Any]:
+        """``username`` (RFC 7662 2.2) is the person's ``preferred_username``: it is only told
+        to a portal the person released that claim to (claim-level consent)."""
         grant = token.grant
-        self.provider.record_disclosure(grant, "introspection", ["sub", "username"])
-        return {
+        released = grant.released_claims
+        shares_username = released is None or "preferred_username" in released
+        self.provider.record_disclosure(
+            grant, "introspection", ["sub", "username"] if shares_username else ["sub"]
+        )
+        answer = {
             "active": True,
             "scope": token.get_scope(),
             "client_id": grant.client_id,
@@ -49,3 +55,6 @@ class IntrospectionEndpoint(_IntrospectionEndpoint):
             "acr": grant.acr,
             "sid": grant.sid,
         }
+        if not shares_username:
+            del answer["username"]
+        return answer

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import secrets
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,7 +22,16 @@ from sqlalchemy import select
 from idp.config import Config
 from idp.identity import agreements, disclosures
 from idp.identity.passwords import Passwords
-from idp.models import Account, AuditEvent, Client, Consent, Grant
+from idp.models import (
+    Account,
+    AgreementAcceptance,
+    AgreementKind,
+    AuditEvent,
+    Client,
+    Consent,
+    DisclosureRecord,
+    Grant,
+)
 from idp.models.base import Database
 from idp.oauth import authorize, responses
 from idp.oauth import claims as claims_module
@@ -214,8 +224,7 @@ class Provider:
                 session,
                 account,
                 progress,
-                agreement_pending=account is not None
-                and agreements.pending(self.db.session, account.id, account.user_type) is not None,
+                agreement=self._agreement_mode(account),
                 consent_needed=consent_policy.needs_page(
                     claim_request,
                     consent,
@@ -276,8 +285,20 @@ class Provider:
         The interaction is consumed atomically, so a replayed form cannot complete it twice;
         None means it was already used or has expired.
         """
-        if self.interactions.consume(interaction.id)[0] is None:
+        if not self.take_step(interaction):
             return None
+        return self.proceed(interaction, session_id)
+
+    def take_step(self, interaction: Interaction) -> bool:
+        """Take the interaction's current step for this request alone (atomic, single use):
+        a step that stores evidence takes it first, so a form replayed concurrently is
+        refused instead of recorded twice."""
+        return self.interactions.consume(interaction.id)[0] is not None
+
+    def proceed(
+        self, interaction: Interaction, session_id: str | None
+    ) -> AuthorizationResponse | Interaction:
+        """The next step (or the portal's response) after a step taken with take_step."""
         return self.authorize(
             interaction.request, session_id, interaction.binding, interaction.progress
         )
@@ -339,7 +360,48 @@ class Provider:
         )
         return True
 
+    # -- the user space (what a person sees about their own account) -------------------------
+    def consents_of(self, account_id: str) -> list[Consent]:
+        """The portals this account consented to, most recently decided first."""
+        return list(
+            self.db.session.scalars(
+                select(Consent)
+                .where(Consent.account_id == account_id)
+                .order_by(Consent.updated_at.desc())
+            )
+        )
+
+    def client_names(self, client_ids: Iterable[str | None]) -> dict[str, str]:
+        """Display names of portals, suspended ones included; a deleted portal has none."""
+        wanted = {c for c in client_ids if c}
+        if not wanted:
+            return {}
+        rows = self.db.session.execute(
+            select(Client.client_id, Client.name).where(Client.client_id.in_(wanted))
+        )
+        return {client_id: name for client_id, name in rows}
+
+    def agreement_history(self, account_id: str) -> list[tuple[AgreementAcceptance, str]]:
+        """The account's acceptances (newest first), each with its agreement's title."""
+        titles = {
+            kind: title
+            for kind, title in self.db.session.execute(
+                select(AgreementKind.kind, AgreementKind.title)
+            )
+        }
+        return [
+            (row, titles.get(row.kind, row.kind))
+            for row in agreements.history(self.db.session, account_id)
+        ]
+
+    def disclosures_of(self, account_id: str) -> list[DisclosureRecord]:
+        return disclosures.for_account(self.db.session, account_id)
+
     # -- agreements --------------------------------------------------------------------------
+    def _agreement_mode(self, account: Account | None) -> str | None:
+        requirement = self.pending_agreement(account) if account is not None else None
+        return requirement.mode if requirement is not None else None
+
     def pending_agreement(self, account: Account) -> agreements.Requirement | None:
         return agreements.pending(self.db.session, account.id, account.user_type)
 

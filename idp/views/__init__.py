@@ -9,6 +9,7 @@ from idp.oauth.provider import Provider
 
 def init_app(app: Flask, provider: Provider) -> None:
     from idp.views import (
+        agreements,
         authorize,
         discovery,
         health,
@@ -30,8 +31,12 @@ def init_app(app: Flask, provider: Provider) -> None:
         introspection,
         interaction,
         health,
+        agreements,
     ):
         app.register_blueprint(module.bp)
+    from idp.views import account  # the user space (/account)
+
+    app.register_blueprint(account.bp)
     # Back-channel endpoints authenticate the client instead; /authorize may be POSTed by portals.
     for module in (token, userinfo, revocation, introspection, authorize):
         web.csrf.exempt(module.bp)

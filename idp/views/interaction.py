@@ -25,6 +25,8 @@ SCOPE_DESCRIPTIONS = {
     "offline_access": lazy_gettext("Keep you signed in (offline access)"),
 }
 CLAIM_DESCRIPTIONS = {
+    "sub": lazy_gettext("Your account identifier"),
+    "username": lazy_gettext("Your username"),
     "name": lazy_gettext("Your real name"),
     "preferred_username": lazy_gettext("Your username"),
     "updated_at": lazy_gettext("When your profile was last updated"),
@@ -208,6 +210,8 @@ def consent(interaction_id: str) -> Response | tuple[str, int]:
         # The session ended meanwhile: log in again within the same request.
         interaction.progress.logged_in_here = False
         return _continue(prov.resume(interaction, None))
+    if not prov.take_step(interaction):
+        return _expired()  # the same form submitted twice at once: one of them counts
     claim_request = prov.claim_request(interaction.request)
     ticked = request.form.getlist("sensitive_claims")
     prov.record_consent(account, interaction.request.client_id, claim_request, ticked)
@@ -224,7 +228,7 @@ def consent(interaction_id: str) -> Response | tuple[str, int]:
         },
     )
     interaction.progress.consented_here = True
-    return _continue(prov.resume(interaction, request.cookies.get(cookies.SESSION)))
+    return _continue(prov.proceed(interaction, request.cookies.get(cookies.SESSION)))
 
 
 @bp.post("/<interaction_id>/agreement")
@@ -252,6 +256,8 @@ def agreement(interaction_id: str) -> Response | tuple[str, int]:
         return _render_agreement(
             interaction, _("Tick the box to confirm that you have read and accept the agreement.")
         )
+    if not prov.take_step(interaction):
+        return _expired()  # the same form submitted twice at once: one of them counts
     prov.record_agreement(
         account,
         version_id,
@@ -266,7 +272,7 @@ def agreement(interaction_id: str) -> Response | tuple[str, int]:
         client_id=interaction.request.client_id,
         details={"kind": requirement.kind, "version": requirement.version.version},
     )
-    return _continue(prov.resume(interaction, request.cookies.get(cookies.SESSION)))
+    return _continue(prov.proceed(interaction, request.cookies.get(cookies.SESSION)))
 
 
 @bp.post("/<interaction_id>/abort")

@@ -25,7 +25,7 @@ from authlib.oidc.discovery import OpenIDProviderMetadata, get_well_known_url
 from jwcrypto import jwk, jwt
 
 from tests.e2e.server import ProviderServer
-from tests.support import csrf_token, form_action
+from tests.support import csrf_token, form_action, form_fields
 
 USERNAME = "e2e-citizen"
 PASSWORD = "e2e correct horse battery"
@@ -62,13 +62,14 @@ def discovery(server: ProviderServer) -> dict[str, Any]:
 
 
 def log_in_and_consent(browser: requests.Session, authorization_url: str) -> str:
-    """Walk authorize -> login page -> consent page; return the redirect to the portal.
+    """Walk authorize -> login -> agreement (first login) -> consent; return the redirect to the
+    portal.
 
     Every step is a 303 (RFC 9700 4.12: never 307 after a POST with credentials); the final one
     points at the redirect URI and is not followed (the portal is not running).
     """
     response = browser.get(authorization_url, allow_redirects=False, timeout=10)
-    for _ in range(4):
+    for _ in range(5):
         assert response.status_code == 303, (response.status_code, response.text[:500])
         location = urljoin(response.url, response.headers["Location"])
         if urlsplit(location).netloc != urlsplit(authorization_url).netloc:
@@ -79,6 +80,14 @@ def log_in_and_consent(browser: requests.Session, authorization_url: str) -> str
         if 'name="password"' in html:
             form = {"username": USERNAME, "password": PASSWORD}
             action = form_action(html, "/login")
+        elif 'name="version_id"' in html:
+            # `idp db upgrade` ships the registration agreements: accepted at the first login.
+            form = {
+                "version_id": form_fields(html)["version_id"],
+                "accept_agreement": "yes",
+                "decision": "approve",
+            }
+            action = form_action(html, "/agreement")
         else:
             form = {"decision": "approve"}
             action = form_action(html, "/consent")
