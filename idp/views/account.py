@@ -21,10 +21,10 @@ from flask import Blueprint, Response, redirect, render_template, request, url_f
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext
 
-from idp.identity.login import LoginResult, authenticate
 from idp.models import Account
 from idp.views import cookies
 from idp.views.interaction import SCOPE_DESCRIPTIONS, describe_claim
+from idp.views.password_login import log_in
 from idp.views.web import provider
 
 bp = Blueprint("account", __name__, url_prefix="/account")
@@ -117,23 +117,6 @@ def _render_login(
     )
 
 
-def _failure(result: LoginResult) -> tuple[str, int]:
-    """The same generic messages as the portal login (OWASP Authentication Cheat Sheet)."""
-    if result.failure == "throttled":
-        message = _(
-            "Too many failed attempts. Try again in %(seconds)s seconds.",
-            seconds=result.wait_seconds,
-        )
-        return message, 429
-    if result.failure == "locked":
-        return _(
-            "This account is locked after too many failed attempts. Contact the service desk."
-        ), 403
-    if result.failure == "suspended":
-        return _("This account is suspended. Contact the service desk."), 403
-    return _("Invalid username or password."), 401
-
-
 @bp.get("/login")
 def login_page() -> Response | tuple[str, int]:
     if _signed_in() is not None:
@@ -143,35 +126,13 @@ def login_page() -> Response | tuple[str, int]:
 
 @bp.post("/login")
 def login() -> Response | tuple[str, int]:
-    username = request.form.get("username", "")[:128]
-    password = request.form.get("password", "")[:1024]
-    if not username.strip() or not password:
-        return _render_login(username, _("Please fill in both fields."), 400)
-    prov = provider()
-    result = authenticate(
-        prov.db, prov.passwords, prov.throttle, username, password, request.remote_addr or ""
-    )
-    if result.account is None:
-        prov.audit(
-            "login_failed",
-            ip_address=request.remote_addr,
-            details={"reason": result.failure, "via": "account"},
+    outcome = log_in(via="account")
+    if outcome.session_id is None:
+        return _render_login(
+            request.form.get("username", "")[:128], outcome.message, outcome.status
         )
-        message, status = _failure(result)
-        return _render_login(username, message, status)
-    account = result.account
-    # A new session id at every login (OWASP Session Management: no fixation).
-    old_session = request.cookies.get(cookies.SESSION)
-    if old_session:
-        prov.sessions.destroy(old_session)
-    session_id, _session = prov.start_session(account, ["pwd"])
-    prov.audit(
-        "login",
-        actor=account.id,
-        account_id=account.id,
-        ip_address=request.remote_addr,
-        details={"via": "account"},
-    )
+    prov = provider()
+    session_id = outcome.session_id
     response = redirect(safe_next(request.args.get("next")), 303)
     cookies.set_session(response, session_id, prov.config)
     return response

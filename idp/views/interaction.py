@@ -11,10 +11,10 @@ from flask import Blueprint, Response, redirect, render_template, request, url_f
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext
 
-from idp.identity.login import authenticate
 from idp.oauth.provider import Interaction
 from idp.oauth.responses import AuthorizationResponse
 from idp.views import cookies
+from idp.views.password_login import log_in
 from idp.views.web import authorization_response, error_page, provider
 
 bp = Blueprint("interaction", __name__, url_prefix="/interaction")
@@ -137,50 +137,11 @@ def login(interaction_id: str) -> Response | tuple[str, int]:
     interaction = _load(interaction_id)
     if interaction is None or interaction.step != "login":
         return _expired()
-    username = request.form.get("username", "")[:128]
-    password = request.form.get("password", "")[:1024]
-    if not username.strip() or not password:
-        return _render_login(interaction, username, _("Please fill in both fields."), 400)
-    prov = provider()
-    result = authenticate(
-        prov.db, prov.passwords, prov.throttle, username, password, request.remote_addr or ""
-    )
-    if result.account is None:
-        prov.audit(
-            "login_failed",
-            client_id=interaction.request.client_id,
-            ip_address=request.remote_addr,
-            details={"reason": result.failure},
-        )
-        if result.failure == "throttled":
-            message = _(
-                "Too many failed attempts. Try again in %(seconds)s seconds.",
-                seconds=result.wait_seconds,
-            )
-            return _render_login(interaction, username, message, 429)
-        if result.failure == "locked":
-            message = _(
-                "This account is locked after too many failed attempts. Contact the service desk."
-            )
-            return _render_login(interaction, username, message, 403)
-        if result.failure == "suspended":
-            message = _("This account is suspended. Contact the service desk.")
-            return _render_login(interaction, username, message, 403)
-        return _render_login(interaction, username, _("Invalid username or password."), 401)
-
-    account = result.account
-    # A new session id at every login (OWASP Session Management: no fixation).
-    old_session = request.cookies.get(cookies.SESSION)
-    if old_session:
-        prov.sessions.destroy(old_session)
-    session_id, _session = prov.start_session(account, ["pwd"])
-    prov.audit(
-        "login",
-        actor=account.id,
-        account_id=account.id,
-        client_id=interaction.request.client_id,
-        ip_address=request.remote_addr,
-    )
+    outcome = log_in(client_id=interaction.request.client_id)
+    if outcome.session_id is None:
+        username = request.form.get("username", "")[:128]
+        return _render_login(interaction, username, outcome.message, outcome.status)
+    prov, session_id = provider(), outcome.session_id
     interaction.progress.logged_in_here = True
     response = _continue(prov.resume(interaction, session_id))
     if isinstance(response, tuple):
