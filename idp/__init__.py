@@ -50,6 +50,8 @@ def create_app(config: Mapping[str, Any] | Config | None = None) -> Flask:
     redis_client = connect(settings.REDIS_URL, settings.REDIS_EMBEDDED_PATH)
     provider = Provider(settings, database, redis_client)
     provider.keys.ensure()
+    if settings.BACKCHANNEL_DISPATCHER:
+        provider.backchannel.start()
 
     if settings.PROXY_COUNT:
         from werkzeug.middleware.proxy_fix import ProxyFix

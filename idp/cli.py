@@ -404,6 +404,53 @@ def cmd_users_create(config: Config, args: argparse.Namespace) -> None:
     print(json.dumps({"id": account.id, "sub": account.subject, "username": account.username}))
 
 
+def _provider(config: Config) -> Any:
+    """The protocol core without a web server, for commands that act as the provider."""
+    from idp.oauth.provider import Provider
+    from idp.store import connect
+
+    db = _database(config)
+    return Provider(config, db, connect(config.REDIS_URL, config.REDIS_EMBEDDED_PATH))
+
+
+def cmd_users_suspend(config: Config, args: argparse.Namespace) -> None:
+    """Natural-person agreement clause 7: end every session and token, tell every portal."""
+    if not args.reason.strip():
+        raise CommandError("--reason must not be empty")
+    provider = _provider(config)
+    account = _find_account(provider.db, args.account)
+    if account.status == "suspended":
+        raise CommandError(f"account {args.account} is already suspended")
+    provider.suspend_account(account, args.reason.strip(), actor="cli")
+    delivered = provider.backchannel.deliver_due()
+    print(f"suspended {account.id}; back-channel logouts delivered now: {delivered}")
+
+
+def cmd_users_reinstate(config: Config, args: argparse.Namespace) -> None:
+    provider = _provider(config)
+    account = _find_account(provider.db, args.account)
+    if account.status != "suspended":
+        raise CommandError(f"account {args.account} is not suspended")
+    provider.reinstate_account(account, (args.reason or "").strip(), actor="cli")
+    print(f"reinstated {account.id}")
+
+
+def cmd_backchannel_deliver(config: Config, args: argparse.Namespace) -> None:
+    """Attempt every due back-channel logout now (the server's dispatcher does this too)."""
+    from sqlalchemy import func
+
+    from idp.models import LogoutDelivery
+
+    provider = _provider(config)
+    delivered = provider.backchannel.deliver_due(limit=1000)
+    counts = dict(
+        provider.db.session.execute(
+            select(LogoutDelivery.status, func.count()).group_by(LogoutDelivery.status)
+        ).all()
+    )
+    print(json.dumps({"delivered_now": delivered, "by_status": counts}))
+
+
 def cmd_users_unlock(config: Config, args: argparse.Namespace) -> None:
     from idp.store import connect
     from idp.store.ratelimit import LoginThrottle
@@ -735,6 +782,17 @@ def build_parser() -> argparse.ArgumentParser:
     ucreate.add_argument("--name")
     unlock = command(users, "unlock", cmd_users_unlock, "clear failed-login lock of a username")
     unlock.add_argument("username")
+    suspend = command(users, "suspend", cmd_users_suspend, "suspend an account (clause 7)")
+    suspend.add_argument("account", help="account id, username or sub")
+    suspend.add_argument("--reason", required=True)
+    reinstate = command(users, "reinstate", cmd_users_reinstate, "lift a suspension")
+    reinstate.add_argument("account", help="account id, username or sub")
+    reinstate.add_argument("--reason")
+
+    backchannel = sub.add_parser("backchannel", help="back-channel logout").add_subparsers(
+        dest="backchannel_command", required=True
+    )
+    command(backchannel, "deliver", cmd_backchannel_deliver, "deliver due logouts now")
 
     keys = sub.add_parser("keys", help="signing keys").add_subparsers(
         dest="keys_command", required=True

@@ -80,6 +80,14 @@ class Config:
     KEY_RETIRED_GRACE: int = 0  # 0 means: ID_TOKEN_TTL + 300
     KEYS_RELOAD_INTERVAL: int = 5
 
+    # Back-channel logout (OpenID Connect Back-Channel Logout 1.0): the POST timeout, how long
+    # undelivered logouts are retried, how often the dispatcher looks for due retries, and
+    # whether this process runs a dispatcher thread at all.
+    BACKCHANNEL_TIMEOUT: int = 5
+    BACKCHANNEL_GIVE_UP: int = 24 * 3600
+    BACKCHANNEL_POLL_INTERVAL: int = 5
+    BACKCHANNEL_DISPATCHER: bool = True
+
     # Behind a reverse proxy: how many proxies set X-Forwarded-* headers.
     PROXY_COUNT: int = 0
 
@@ -218,6 +226,9 @@ def _validate(config: Config) -> None:
     for name in ("LOGIN_FREE_FAILURES", "LOGIN_MAX_WAIT", "LOGIN_ADDRESS_FAILURES_PER_HOUR"):
         if getattr(config, name) < 1:
             raise ConfigError(f"IDP_{name} must be a positive number")
+    for name in ("BACKCHANNEL_TIMEOUT", "BACKCHANNEL_GIVE_UP", "BACKCHANNEL_POLL_INTERVAL"):
+        if getattr(config, name) < 1:
+            raise ConfigError(f"IDP_{name} must be a positive number of seconds")
     for name in ("KEY_RETIRED_GRACE", "KEYS_RELOAD_INTERVAL", "PROXY_COUNT"):
         if getattr(config, name) < 0:
             raise ConfigError(f"IDP_{name} must not be negative")

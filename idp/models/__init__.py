@@ -8,6 +8,7 @@ from idp.models.client import Client
 from idp.models.consent import Consent
 from idp.models.disclosure import DisclosureChainHead, DisclosureRecord
 from idp.models.grant import Grant, Token
+from idp.models.logout import LogoutDelivery
 
 __all__ = [
     "Account",
@@ -22,5 +23,6 @@ __all__ = [
     "DisclosureChainHead",
     "DisclosureRecord",
     "Grant",
+    "LogoutDelivery",
     "Token",
 ]

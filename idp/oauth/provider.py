@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import redis
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from idp.config import Config
 from idp.identity import agreements, disclosures
@@ -32,11 +32,12 @@ from idp.models import (
     DisclosureRecord,
     Grant,
 )
-from idp.models.base import Database
-from idp.oauth import authorize, responses
+from idp.models.base import Database, utcnow
+from idp.oauth import authorize, logout, responses
 from idp.oauth import claims as claims_module
 from idp.oauth import consent as consent_policy
 from idp.oauth.authorize import AuthorizationRequest, Progress
+from idp.oauth.backchannel import BackchannelDispatcher
 from idp.oauth.client_auth import PrivateKeyJWT
 from idp.oauth.discovery import metadata
 from idp.oauth.errors import AccessDeniedError, OAuth2Error
@@ -49,6 +50,7 @@ from idp.oauth.grants import (
 from idp.oauth.id_token import IdTokenFactory
 from idp.oauth.introspection import IntrospectionEndpoint
 from idp.oauth.keys import KeyRing
+from idp.oauth.logout import EndSessionRequest
 from idp.oauth.requests import ProtocolRequest, ProtocolResponse
 from idp.oauth.responses import AuthorizationResponse
 from idp.oauth.revocation import RevocationEndpoint
@@ -115,6 +117,14 @@ class Provider:
         self.metadata = metadata(self.issuer, UI_LOCALES)
         self.sensitive_claims = claims_module.BUILTIN_SENSITIVE_CLAIMS | config.sensitive_claims
         self.server = self._build_server()
+        self.backchannel = BackchannelDispatcher(
+            db,
+            self.keys,
+            issuer=self.issuer,
+            timeout=config.BACKCHANNEL_TIMEOUT,
+            give_up_after=config.BACKCHANNEL_GIVE_UP,
+            poll_interval=config.BACKCHANNEL_POLL_INTERVAL,
+        )
 
     def _build_server(self) -> AuthorizationServer:
         server = AuthorizationServer(self)
@@ -500,6 +510,108 @@ class Provider:
             acr=account.acr,
             security_stamp=account.security_stamp,
         )
+
+    # -- logout, suspension, cancellation ----------------------------------------------------
+    def validate_end_session(self, params: dict[str, list[str]]) -> EndSessionRequest:
+        """RP-Initiated Logout 1.0; raises InvalidLogoutRequest."""
+        return logout.validate_end_session(
+            params,
+            issuer=self.issuer,
+            find_client=self.find_client,
+            verify_own_jwt=lambda token: self.keys.verify(token)[1],
+        )
+
+    def end_session(self, session_id: str | None, reason: str = "logout") -> LoginSession | None:
+        """End the provider session and, through the back channel, every portal session in it;
+        the refresh tokens issued in the session stop working."""
+        session = self.sessions.destroy(session_id) if session_id else None
+        if session is None:
+            return None
+        self.tokens.revoke_grants_of_session(session.sid, reason)
+        with self.db.transaction() as db_session:
+            for client_id in session.clients:
+                client = db_session.get(Client, client_id)
+                if client is not None:
+                    self.backchannel.enqueue(
+                        db_session, client, subject=session.subject, sid=session.sid, reason=reason
+                    )
+        self.backchannel.wake()
+        self.audit(
+            "logout",
+            actor=session.account_id,
+            account_id=session.account_id,
+            details={"reason": reason, "portals": len(session.clients)},
+        )
+        return session
+
+    def _end_everything(self, account: Account, reason: str) -> None:
+        """End every session and grant of an account and tell every portal (clause 7, 8)."""
+        ended = self.sessions.destroy_all(account.id)
+        notified: set[str] = set()
+        with self.db.transaction() as db_session:
+            for session in ended:
+                for client_id in session.clients:
+                    client = db_session.get(Client, client_id)
+                    if client is not None:
+                        notified.add(client_id)
+                        self.backchannel.enqueue(
+                            db_session,
+                            client,
+                            subject=account.subject,
+                            sid=session.sid,
+                            reason=reason,
+                        )
+            # Portals holding tokens outside any live session (refresh tokens) hear by `sub`.
+            holders = db_session.scalars(
+                select(Grant.client_id)
+                .where(Grant.account_id == account.id, Grant.revoked_at.is_(None))
+                .distinct()
+            ).all()
+            for client_id in holders:
+                client = db_session.get(Client, client_id)
+                if client is not None and client_id not in notified:
+                    self.backchannel.enqueue(
+                        db_session, client, subject=account.subject, sid=None, reason=reason
+                    )
+            db_session.execute(
+                update(Grant)
+                .where(Grant.account_id == account.id, Grant.revoked_at.is_(None))
+                .values(revoked_at=utcnow(), revoked_reason=reason)
+            )
+        self.backchannel.wake()
+
+    def suspend_account(self, account: Account, reason: str, actor: str) -> None:
+        """Natural-person agreement clause 7: the authority stops serving a violating account."""
+        with self.db.transaction() as session:
+            row = session.get(Account, account.id)
+            assert row is not None
+            row.status = "suspended"
+            row.security_stamp += 1
+        self._end_everything(account, "suspension")
+        self.audit(
+            "account_suspended", actor=actor, account_id=account.id, details={"reason": reason}
+        )
+
+    def reinstate_account(self, account: Account, reason: str, actor: str) -> None:
+        with self.db.transaction() as session:
+            row = session.get(Account, account.id)
+            assert row is not None
+            row.status = "active"
+        self.audit(
+            "account_reinstated", actor=actor, account_id=account.id, details={"reason": reason}
+        )
+
+    def cancel_account(self, account: Account) -> None:
+        """Natural-person agreement clause 8: the person cancels. Sessions and tokens end, the
+        portals are told, and the account row with every personal datum is deleted. Audit,
+        agreement evidence and disclosure records keep only the pseudonymous account id; the
+        username (later: the ID number) is free to register again as a new account."""
+        self._end_everything(account, "cancellation")
+        with self.db.transaction() as session:
+            row = session.get(Account, account.id)
+            if row is not None:
+                session.delete(row)
+        self.audit("account_cancelled", actor=account.id, account_id=account.id)
 
     # -- back-channel endpoints --------------------------------------------------------------
     def token(self, request: ProtocolRequest) -> ProtocolResponse:

@@ -128,6 +128,17 @@ class TokenService:
             )
         return bool(result.rowcount)  # type: ignore[attr-defined]
 
+    def revoke_grants_of_session(self, sid: str, reason: str) -> int:
+        """The session ended: the refresh tokens issued in it stop working (Back-Channel
+        Logout 1.0 section 2.7: the OP ends what was bound to the session)."""
+        with self.db.transaction() as session:
+            result = session.execute(
+                update(Grant)
+                .where(Grant.sid == sid, Grant.revoked_at.is_(None))
+                .values(revoked_at=utcnow(), revoked_reason=reason)
+            )
+        return int(result.rowcount)  # type: ignore[attr-defined]
+
     def revoke_grants_for(self, account_id: str, client_id: str, reason: str) -> int:
         with self.db.transaction() as session:
             result = session.execute(

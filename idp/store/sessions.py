@@ -38,7 +38,15 @@ class SessionStore:
 
     @staticmethod
     def _key(session_id: str) -> str:
-        return f"idp:session:{digest(session_id)}"
+        return SessionStore._key_for_digest(digest(session_id))
+
+    @staticmethod
+    def _key_for_digest(session_digest: str) -> str:
+        return f"idp:session:{session_digest}"
+
+    @staticmethod
+    def _account_key(account_id: str) -> str:
+        return f"idp:account-sessions:{account_id}"
 
     def create(
         self, *, account_id: str, subject: str, amr: list[str], acr: str, security_stamp: int
@@ -57,6 +65,11 @@ class SessionStore:
             created_at=now,
         )
         self._save(session_id, session)
+        # Index by account, so suspension and cancellation can end every session of it.
+        pipe = self.client.pipeline(transaction=False)
+        pipe.sadd(self._account_key(account_id), digest(session_id))
+        pipe.expire(self._account_key(account_id), self.absolute_ttl)
+        pipe.execute()
         return session_id, session
 
     def get(self, session_id: str | None) -> LoginSession | None:
@@ -80,8 +93,31 @@ class SessionStore:
             session.clients.append(client_id)
             self._save(session_id, session)
 
-    def destroy(self, session_id: str) -> None:
-        self.client.delete(self._key(session_id))
+    def destroy(self, session_id: str) -> LoginSession | None:
+        """End one session; returns what it was (for back-channel logout), if it still lived."""
+        return self._destroy_digest(digest(session_id))
+
+    def _destroy_digest(self, session_digest: str) -> LoginSession | None:
+        key = self._key_for_digest(session_digest)
+        pipe = self.client.pipeline(transaction=True)
+        pipe.get(key)
+        pipe.delete(key)
+        raw, _deleted = pipe.execute()
+        if not raw:
+            return None
+        session = LoginSession(**json.loads(raw))
+        self.client.srem(self._account_key(session.account_id), session_digest)
+        return session
+
+    def destroy_all(self, account_id: str) -> list[LoginSession]:
+        """End every session of an account (suspension, cancellation); returns those that lived."""
+        ended = []
+        for member in self.client.smembers(self._account_key(account_id)):
+            session = self._destroy_digest(member.decode())
+            if session is not None:
+                ended.append(session)
+        self.client.delete(self._account_key(account_id))
+        return ended
 
     def _save(self, session_id: str, session: LoginSession) -> None:
         remaining = self.absolute_ttl - (int(time.time()) - session.created_at)

@@ -9,12 +9,14 @@ from idp.oauth.provider import Provider
 
 def init_app(app: Flask, provider: Provider) -> None:
     from idp.views import (
+        account,
         agreements,
         authorize,
         discovery,
         health,
         interaction,
         introspection,
+        logout,
         revocation,
         token,
         userinfo,
@@ -30,13 +32,12 @@ def init_app(app: Flask, provider: Provider) -> None:
         revocation,
         introspection,
         interaction,
+        logout,
         health,
         agreements,
+        account,  # the user space (/account)
     ):
         app.register_blueprint(module.bp)
-    from idp.views import account  # the user space (/account)
-
-    app.register_blueprint(account.bp)
     # Back-channel endpoints authenticate the client instead; /authorize may be POSTed by portals.
     for module in (token, userinfo, revocation, introspection, authorize):
         web.csrf.exempt(module.bp)

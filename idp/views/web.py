@@ -110,7 +110,7 @@ def init_app(app: Flask, prov: Provider) -> None:
         if prov.config.secure_cookies:
             response.headers["Strict-Transport-Security"] = "max-age=31536000"
         if request.path.startswith(
-            ("/token", "/userinfo", "/introspect", "/revoke", "/interaction")
+            ("/token", "/userinfo", "/introspect", "/revoke", "/interaction", "/logout")
         ):
             response.headers["Cache-Control"] = "no-store"
             response.headers["Pragma"] = "no-cache"

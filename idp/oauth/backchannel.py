@@ -1,0 +1,202 @@
+"""Back-channel logout delivery (OpenID Connect Back-Channel Logout 1.0 section 2.5).
+
+Deliveries are rows of ``logout_deliveries``, written in the same transaction as the logout that
+causes them, so none is lost when the process stops. A dispatcher thread in every provider
+process wakes at once for new rows and every few seconds for retries; it leases one row at a
+time (an UPDATE that only one process can win), POSTs a freshly signed logout token with a
+short timeout, and records the outcome. Failures are retried with growing waits until
+``give_up_at``; then the row is abandoned and the abandonment audited. A person's own logout
+never waits for a portal.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import timedelta
+
+import requests
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session
+
+from idp.models import AuditEvent, Client, LogoutDelivery
+from idp.models.base import Database, utcnow
+from idp.oauth.keys import KeyRing
+from idp.oauth.logout import logout_token
+
+log = logging.getLogger(__name__)
+
+MAX_BACKOFF_SECONDS = 600
+
+
+class BackchannelDispatcher:
+    def __init__(
+        self,
+        db: Database,
+        keys: KeyRing,
+        *,
+        issuer: str,
+        timeout: float,
+        give_up_after: int,
+        poll_interval: float,
+    ) -> None:
+        self.db = db
+        self.keys = keys
+        self.issuer = issuer
+        self.timeout = timeout
+        self.give_up_after = give_up_after
+        self.poll_interval = poll_interval
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._http = requests.Session()
+
+    # -- enqueueing ----------------------------------------------------------------------------
+    def enqueue(
+        self,
+        session: Session,
+        client: Client,
+        *,
+        subject: str | None,
+        sid: str | None,
+        reason: str,
+    ) -> None:
+        """Add a delivery inside the caller's transaction (no-op for portals without a URI)."""
+        if not client.backchannel_logout_uri:
+            return
+        now = utcnow()
+        session.add(
+            LogoutDelivery(
+                client_id=client.client_id,
+                uri=client.backchannel_logout_uri,
+                subject=subject,
+                sid=sid,
+                reason=reason,
+                next_attempt_at=now,
+                give_up_at=now + timedelta(seconds=self.give_up_after),
+            )
+        )
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    # -- delivering ----------------------------------------------------------------------------
+    def deliver_due(self, limit: int = 50) -> int:
+        """Attempt every due delivery once; returns how many were delivered."""
+        delivered = 0
+        try:
+            now = utcnow()
+            due = self.db.session.scalars(
+                select(LogoutDelivery.id)
+                .where(
+                    or_(
+                        (LogoutDelivery.status == "pending")
+                        & (LogoutDelivery.next_attempt_at <= now),
+                        (LogoutDelivery.status == "sending") & (LogoutDelivery.lease_until < now),
+                    )
+                )
+                .order_by(LogoutDelivery.next_attempt_at)
+                .limit(limit)
+            ).all()
+            self.db.session.rollback()
+            for delivery_id in due:
+                delivered += self._attempt(delivery_id)
+        finally:
+            self.db.remove()
+        return delivered
+
+    def _lease(self, delivery_id: str) -> LogoutDelivery | None:
+        now = utcnow()
+        with self.db.transaction() as session:
+            won = session.execute(
+                update(LogoutDelivery)
+                .where(
+                    LogoutDelivery.id == delivery_id,
+                    or_(
+                        LogoutDelivery.status == "pending",
+                        (LogoutDelivery.status == "sending") & (LogoutDelivery.lease_until < now),
+                    ),
+                )
+                .values(status="sending", lease_until=now + timedelta(seconds=self.timeout + 30))
+            ).rowcount
+        if not won:
+            return None
+        return self.db.session.get(LogoutDelivery, delivery_id)
+
+    def _attempt(self, delivery_id: str) -> int:
+        delivery = self._lease(delivery_id)
+        if delivery is None:
+            return 0
+        client = self.db.session.get(Client, delivery.client_id)
+        error = None
+        if client is None:
+            error = "portal deleted"
+        else:
+            token = logout_token(
+                self.keys,
+                issuer=self.issuer,
+                client=client,
+                subject=delivery.subject,
+                sid=delivery.sid,
+            )
+            try:
+                response = self._http.post(
+                    delivery.uri,
+                    data={"logout_token": token},
+                    timeout=self.timeout,
+                    allow_redirects=False,
+                )
+                if response.status_code != 200:
+                    error = f"HTTP {response.status_code}"
+            except requests.RequestException as exc:
+                error = type(exc).__name__
+        now = utcnow()
+        with self.db.transaction() as session:
+            row = session.get(LogoutDelivery, delivery_id)
+            assert row is not None
+            row.attempts += 1
+            row.lease_until = None
+            if error is None:
+                row.status, row.delivered_at, row.last_error = "delivered", now, None
+            elif client is None or now >= row.give_up_at:
+                row.status, row.last_error = "abandoned", error
+                session.add(
+                    AuditEvent(
+                        action="backchannel_logout_abandoned",
+                        actor="provider",
+                        client_id=row.client_id,
+                        details={"delivery": row.id, "attempts": row.attempts, "error": error},
+                    )
+                )
+            else:
+                wait = min(2**row.attempts, MAX_BACKOFF_SECONDS)
+                row.status, row.last_error = "pending", error
+                row.next_attempt_at = min(now + timedelta(seconds=wait), row.give_up_at)
+        if error is not None:
+            log.info("back-channel logout to %s failed: %s", delivery.client_id, error)
+        return 1 if error is None else 0
+
+    # -- the background thread -------------------------------------------------------------
+    def start(self) -> None:
+        if self._thread is not None:
+            return
+        self._thread = threading.Thread(target=self._run, name="backchannel", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=self.timeout + 5)
+            self._thread = None
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self._wake.wait(self.poll_interval)
+            self._wake.clear()
+            if self._stop.is_set():
+                break
+            try:
+                self.deliver_due()
+            except Exception:  # keep delivering after a store outage; the rows are durable
+                log.exception("back-channel dispatcher round failed")

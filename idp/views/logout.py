@@ -1,0 +1,122 @@
+"""The end-session endpoint (OpenID Connect RP-Initiated Logout 1.0), GET and POST.
+
+With a valid ``id_token_hint`` for the person logged in here, the provider session ends at once
+and the person returns to the portal's registered ``post_logout_redirect_uri`` with ``state``.
+Otherwise the person confirms first; the confirmation is single use and bound to the session it
+was shown for, so a replayed or forged one logs nobody out.
+"""
+
+from __future__ import annotations
+
+import secrets
+from urllib.parse import urlencode, urlsplit, urlunsplit
+
+from flask import Blueprint, Response, g, redirect, render_template, request
+from flask_babel import gettext as _
+
+from idp.oauth.logout import EndSessionRequest, InvalidLogoutRequest
+from idp.views import cookies
+from idp.views.web import csrf, error_page, provider
+
+bp = Blueprint("logout", __name__)
+
+CONFIRMATION_TTL = 600
+
+
+def _back_to_portal(end: EndSessionRequest) -> Response:
+    if end.post_logout_redirect_uri is None:
+        body = render_template("logged_out.html", message=_("You have been logged out."))
+        return Response(body, 200)
+    parts = urlsplit(end.post_logout_redirect_uri)
+    if end.state is not None:
+        extra = urlencode({"state": end.state})
+        parts = parts._replace(query=f"{parts.query}&{extra}" if parts.query else extra)
+    origin = f"{parts.scheme}://{parts.netloc}"
+    g.form_action = [origin]
+    return redirect(urlunsplit(parts), 303)
+
+
+def _finish(end: EndSessionRequest, session_id: str | None) -> Response:
+    prov = provider()
+    prov.end_session(session_id)
+    response = _back_to_portal(end)
+    cookies.clear_session(response, prov.config)
+    return response
+
+
+@bp.route("/logout", methods=["GET", "POST"])
+def end_session() -> Response | tuple[str, int]:
+    source = request.form if request.method == "POST" else request.args
+    params = {name: source.getlist(name) for name in source}
+    prov = provider()
+    try:
+        end = prov.validate_end_session(params)
+    except InvalidLogoutRequest:
+        return error_page(
+            400,
+            _("Something is wrong with the request"),
+            _("The logout request is not valid. You are still logged in."),
+            "invalid_request",
+        )
+    g.ui_locales = end.ui_locales
+    session_id = request.cookies.get(cookies.SESSION)
+    session, _account = prov.current_session(session_id)
+    if session is None:
+        return _back_to_portal(end)  # nobody is logged in here: nothing to end
+    if end.trusted and end.hint_subject == session.subject:
+        return _finish(end, session_id)
+    # No hint, or a hint for someone else: the person decides (no forced logout).
+    confirmation = secrets.token_urlsafe(24)
+    prov.interactions.client.set(
+        f"idp:logout-confirmation:{confirmation}", session.sid, ex=CONFIRMATION_TTL
+    )
+    return render_template(
+        "logout_confirm.html",
+        client_name=end.client.name if end.client else None,
+        confirmation=confirmation,
+        client_id=end.client.client_id if end.client else "",
+        post_logout_redirect_uri=end.post_logout_redirect_uri or "",
+        state=end.state or "",
+    ), 200
+
+
+csrf.exempt(end_session)  # portals may POST here (RP-Initiated Logout 1.0 section 2)
+
+
+@bp.post("/logout/confirm")
+def confirm() -> Response | tuple[str, int]:
+    prov = provider()
+    params = {
+        name: [request.form[name]]
+        for name in ("client_id", "post_logout_redirect_uri", "state")
+        if request.form.get(name)
+    }
+    try:
+        end = prov.validate_end_session(params)
+    except InvalidLogoutRequest:
+        return error_page(
+            400,
+            _("Something is wrong with the request"),
+            _("The logout request is not valid. You are still logged in."),
+            "invalid_request",
+        )
+    session_id = request.cookies.get(cookies.SESSION)
+    session, _account = prov.current_session(session_id)
+    confirmation = request.form.get("confirmation", "")[:64]
+    key = f"idp:logout-confirmation:{confirmation}"
+    expected = prov.interactions.client.getdel(key) if confirmation else None
+    if request.form.get("decision") != "logout":
+        return (
+            _back_to_portal(end)
+            if end.post_logout_redirect_uri
+            else error_page(200, _("Still logged in"), _("You are still logged in."), None)
+        )
+    if session is None or expected is None or expected.decode() != session.sid:
+        # Replayed, expired, or shown for another session: log nobody out.
+        return error_page(
+            400,
+            _("Something is wrong with the request"),
+            _("This logout confirmation has expired or was already used."),
+            "invalid_request",
+        )
+    return _finish(end, session_id)
