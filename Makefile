@@ -2,7 +2,9 @@
 #
 #   make install   create .venv and install the package with its test extras (fast when nothing changed)
 #   make run       migrate the development database, register the demo portal, serve on 127.0.0.1:5000
+#   make demo      the provider and two example portals (:5001, :5002): single sign-on and logout
 #   make test      run the test suite            (make test PYTEST_ARGS='-n 0 -x tests/oauth')
+#   make browser   install Debian's Chromium for tests/browser when /usr/bin/chromium is missing
 #   make lint      ruff check + ruff format --check
 #   make format    let ruff fix imports and formatting
 #   make bench     run bench/run.py
@@ -35,10 +37,10 @@ MO_FILES := $(PO_FILES:.po=.mo)
 
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help venv install translations run test lint format bench clean
+.PHONY: help venv install translations run demo test browser lint format bench clean
 
 help:
-	@sed -n '3,10s/^# \{0,1\}//p' $(firstword $(MAKEFILE_LIST))
+	@sed -n '3,12s/^# \{0,1\}//p' $(firstword $(MAKEFILE_LIST))
 
 # --- environment ------------------------------------------------------------------------------
 
@@ -72,14 +74,35 @@ run: install
 	$(BIN)/idp demo-client
 	$(BIN)/idp serve --host $(HOST) --port $(PORT)
 
-test: install
+# Single sign-on and single logout to try by hand (clients/demo.py, development mode, the state of
+# `make run`): registers two example portals afresh, serves the provider on localhost:5000 and the
+# portals on :5001 and :5002, and stops all three on Ctrl-C.
+demo: install
+	$(BIN)/python clients/demo.py run
+
+test: install browser
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# tests/browser drives the operating system's Chromium through Playwright (no browser download).
+# Installing it needs root (CI runs as root); elsewhere this says what to install and fails.
+CHROMIUM := /usr/bin/chromium
+browser:
+	@if [ -x $(CHROMIUM) ]; then exit 0; fi; \
+	if [ "$$(id -u)" != 0 ]; then \
+		echo "browser: $(CHROMIUM) is missing; install it: sudo apt-get install chromium" >&2; \
+		exit 1; \
+	fi; \
+	echo "browser: installing Debian's chromium"; \
+	export DEBIAN_FRONTEND=noninteractive; \
+	apt-get update -qq; \
+	apt-get install -y -qq --no-install-recommends chromium
 
 # Both checks run, so one report shows every problem; the target fails if either failed.
 lint: install
 	status=0; \
 	$(BIN)/ruff check $(LINT_PATHS) || status=1; \
 	$(BIN)/ruff format --check $(LINT_PATHS) || status=1; \
+	$(BIN)/mypy || status=1; \
 	exit $$status
 
 format: install

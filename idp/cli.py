@@ -421,9 +421,10 @@ def cmd_users_suspend(config: Config, args: argparse.Namespace) -> None:
     account = _find_account(provider.db, args.account)
     if account.status == "suspended":
         raise CommandError(f"account {args.account} is already suspended")
+    account_id = account.id  # deliver_due ends the database session (detaches the row)
     provider.suspend_account(account, args.reason.strip(), actor="cli")
     delivered = provider.backchannel.deliver_due()
-    print(f"suspended {account.id}; back-channel logouts delivered now: {delivered}")
+    print(f"suspended {account_id}; back-channel logouts delivered now: {delivered}")
 
 
 def cmd_users_reinstate(config: Config, args: argparse.Namespace) -> None:

@@ -58,6 +58,7 @@ class Database:
 
     def __init__(self, url: str) -> None:
         self.url = url
+        self.closed = False
         kwargs: dict[str, object] = {"pool_pre_ping": True, "hide_parameters": True}
         if url.startswith("sqlite"):
             database = make_url(url).database
@@ -91,6 +92,9 @@ class Database:
         self.session.remove()
 
     def dispose(self) -> None:
+        """Close every connection. Background workers over this database (the back-channel
+        dispatcher) stop at their next round: a closed database has no work for them."""
+        self.closed = True
         self.session.remove()
         self.engine.dispose()
 

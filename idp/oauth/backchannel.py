@@ -118,7 +118,7 @@ class BackchannelDispatcher:
                     ),
                 )
                 .values(status="sending", lease_until=now + timedelta(seconds=self.timeout + 30))
-            ).rowcount
+            ).rowcount  # type: ignore[attr-defined]
         if not won:
             return None
         return self.db.session.get(LogoutDelivery, delivery_id)
@@ -146,7 +146,8 @@ class BackchannelDispatcher:
                     timeout=self.timeout,
                     allow_redirects=False,
                 )
-                if response.status_code != 200:
+                # Section 2.8: 200 OK, or 204 from frameworks that drop empty bodies.
+                if response.status_code not in (200, 204):
                     error = f"HTTP {response.status_code}"
             except requests.RequestException as exc:
                 error = type(exc).__name__
@@ -194,7 +195,7 @@ class BackchannelDispatcher:
         while not self._stop.is_set():
             self._wake.wait(self.poll_interval)
             self._wake.clear()
-            if self._stop.is_set():
+            if self._stop.is_set() or self.db.closed:
                 break
             try:
                 self.deliver_due()

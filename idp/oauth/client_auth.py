@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any
+from typing import Any, cast
 
 import redis
 import requests
@@ -58,7 +58,7 @@ class PrivateKeyJWT(JWTBearerClientAssertion):
 
     def resolve_client_public_key(self, client: Client) -> KeySet:
         if client.jwks:
-            return KeySet.import_key_set(client.jwks)
+            return KeySet.import_key_set(cast(Any, client.jwks))
         if client.jwks_uri:
             cached = self._remote.get(client.jwks_uri)
             if cached and cached[0] > time.monotonic():

@@ -23,7 +23,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from joserfc import jwt
 from joserfc.errors import JoseError
@@ -51,6 +51,7 @@ class StoredKey:
 
 
 def _generate(alg: str) -> dict[str, Any]:
+    key: RSAKey | ECKey
     if alg == "RS256":
         key = RSAKey.generate_key(2048, private=True)
     elif alg == "ES256":
@@ -197,7 +198,7 @@ class KeyRing:
         self._keys = keys
         self._signing = signing
         self._jwks = {"keys": [k.public_jwk() for k in published]}
-        self._verify_set = KeySet.import_key_set(self._jwks) if published else None
+        self._verify_set = KeySet.import_key_set(cast(Any, self._jwks)) if published else None
         self._loaded_mtime = mtime
 
     def jwks(self) -> dict[str, Any]:

@@ -71,6 +71,8 @@ def validate_end_session(
         audiences = audience if isinstance(audience, list) else [audience]
         if claims.get("iss") != issuer or not isinstance(claims.get("sub"), str):
             raise InvalidLogoutRequest("id_token_hint was not issued by this provider")
+        if "events" in claims:  # a logout token (Back-Channel Logout 1.0 2.4) is no ID token
+            raise InvalidLogoutRequest("id_token_hint is not an ID token")
         if client_id is not None and client_id not in audiences:
             raise InvalidLogoutRequest("client_id does not match the id_token_hint")
         client_id = client_id or (audiences[0] if len(audiences) == 1 else None)

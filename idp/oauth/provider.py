@@ -401,11 +401,11 @@ class Provider:
         }
         return [
             (row, titles.get(row.kind, row.kind))
-            for row in agreements.history(self.db.session, account_id)
+            for row in agreements.history(self.db.session(), account_id)
         ]
 
     def disclosures_of(self, account_id: str) -> list[DisclosureRecord]:
-        return disclosures.for_account(self.db.session, account_id)
+        return disclosures.for_account(self.db.session(), account_id)
 
     # -- agreements --------------------------------------------------------------------------
     def _agreement_mode(self, account: Account | None) -> str | None:
@@ -413,7 +413,7 @@ class Provider:
         return requirement.mode if requirement is not None else None
 
     def pending_agreement(self, account: Account) -> agreements.Requirement | None:
-        return agreements.pending(self.db.session, account.id, account.user_type)
+        return agreements.pending(self.db.session(), account.id, account.user_type)
 
     def record_agreement(
         self,
@@ -521,7 +521,9 @@ class Provider:
             verify_own_jwt=lambda token: self.keys.verify(token)[1],
         )
 
-    def end_session(self, session_id: str | None, reason: str = "logout") -> LoginSession | None:
+    def end_session(
+        self, session_id: str | None, reason: str = "logout", ip_address: str | None = None
+    ) -> LoginSession | None:
         """End the provider session and, through the back channel, every portal session in it;
         the refresh tokens issued in the session stop working."""
         session = self.sessions.destroy(session_id) if session_id else None
@@ -540,6 +542,7 @@ class Provider:
             "logout",
             actor=session.account_id,
             account_id=session.account_id,
+            ip_address=ip_address,
             details={"reason": reason, "portals": len(session.clients)},
         )
         return session

@@ -89,9 +89,34 @@ class SessionStore:
         return session
 
     def add_client(self, session_id: str, session: LoginSession, client_id: str) -> None:
-        if client_id not in session.clients:
-            session.clients.append(client_id)
-            self._save(session_id, session)
+        """Remember a portal of the session (for back-channel logout). Atomic (WATCH/MULTI):
+        portals logging in at the same moment are all kept, and a session ended meanwhile is
+        not brought back."""
+        if client_id in session.clients:
+            return
+        key = self._key(session_id)
+        with self.client.pipeline(transaction=True) as pipe:
+            while True:
+                try:
+                    pipe.watch(key)
+                    raw = pipe.get(key)
+                    if not raw:
+                        return
+                    current = LoginSession(**json.loads(raw))
+                    if client_id not in current.clients:
+                        current.clients.append(client_id)
+                    remaining = self.absolute_ttl - (int(time.time()) - current.created_at)
+                    pipe.multi()
+                    pipe.set(
+                        key,
+                        json.dumps(asdict(current), separators=(",", ":")),
+                        ex=max(1, min(self.idle_ttl, remaining)),
+                    )
+                    pipe.execute()
+                    session.clients = current.clients
+                    return
+                except redis.WatchError:
+                    continue
 
     def destroy(self, session_id: str) -> LoginSession | None:
         """End one session; returns what it was (for back-channel logout), if it still lived."""
@@ -113,7 +138,9 @@ class SessionStore:
         """End every session of an account (suspension, cancellation); returns those that lived."""
         ended = []
         for member in self.client.smembers(self._account_key(account_id)):
-            session = self._destroy_digest(member.decode())
+            session = self._destroy_digest(
+                member.decode() if isinstance(member, bytes) else str(member)
+            )
             if session is not None:
                 ended.append(session)
         self.client.delete(self._account_key(account_id))

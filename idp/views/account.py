@@ -6,6 +6,7 @@
   withdrawn, as easily as it was given); withdrawing revokes the portal's tokens at once.
 - What each portal received and when (PIPL article 44, the right to know; natural-person
   agreement clause 5): claim names from the disclosure log, never their values.
+- Cancellation of the account (natural-person agreement clause 8; PIPL article 47).
 
 Every page needs the SSO session; without it the person is sent to ``/account/login`` and back
 to a local ``/account`` path only (no open redirect, RFC 9700 section 4.11). Names are masked
@@ -21,6 +22,7 @@ from flask import Blueprint, Response, redirect, render_template, request, url_f
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext
 
+from idp.identity.login import authenticate
 from idp.models import Account
 from idp.views import cookies
 from idp.views.interaction import SCOPE_DESCRIPTIONS, describe_claim
@@ -140,20 +142,11 @@ def login() -> Response | tuple[str, int]:
 
 @bp.post("/logout")
 def logout() -> Response:
-    """End the SSO session: destroyed server-side, cookie cleared."""
+    """End the SSO session: destroyed server-side, cookie cleared, and every portal of the
+    session told through the back channel (as at the end-session endpoint)."""
     prov = provider()
     session_id = request.cookies.get(cookies.SESSION)
-    _session, account = prov.current_session(session_id)
-    if session_id:
-        prov.sessions.destroy(session_id)
-    if account is not None:
-        prov.audit(
-            "logout",
-            actor=account.id,
-            account_id=account.id,
-            ip_address=request.remote_addr,
-            details={"via": "account"},
-        )
+    prov.end_session(session_id, reason="account_logout", ip_address=request.remote_addr)
     response = redirect(url_for("account.logged_out"), 303)
     cookies.clear_session(response, prov.config)
     return response
@@ -297,3 +290,72 @@ def disclosures() -> Response | str:
         for record in records
     ]
     return render_template("account_disclosures.html", current="disclosures", rows=rows)
+
+
+# -- cancellation ------------------------------------------------------------------------------
+
+
+def _render_cancel(error: str | None = None, status: int = 200) -> tuple[str, int]:
+    return render_template("account_cancel.html", current="cancel", error=error), status
+
+
+@bp.get("/cancel")
+def cancel_page() -> Response | tuple[str, int]:
+    if _signed_in() is None:
+        return _to_login()
+    return _render_cancel()
+
+
+@bp.post("/cancel")
+def cancel() -> Response | tuple[str, int]:
+    """Natural-person agreement clause 8: the person cancels, with the password re-entered
+    (counted in the login throttle) and an explicit confirmation. Sessions end, tokens are
+    revoked, portals are told, personal data is erased (``Provider.cancel_account``)."""
+    account = _signed_in()
+    if account is None:
+        return _to_login(url_for("account.cancel_page"))
+    if request.form.get("confirm_cancel") != "yes":
+        return _render_cancel(_("Tick the box to confirm that you want to cancel."), 400)
+    prov = provider()
+    password = request.form.get("password", "")[:1024]
+    result = authenticate(
+        prov.db,
+        prov.passwords,
+        prov.throttle,
+        account.username,
+        password,
+        request.remote_addr or "",
+    )
+    if result.account is None or result.account.id != account.id:
+        prov.audit(
+            "account_cancel_failed",
+            actor=account.id,
+            account_id=account.id,
+            ip_address=request.remote_addr,
+            details={"reason": result.failure},
+        )
+        if result.failure == "throttled":
+            message = _(
+                "Too many failed attempts. Try again in %(seconds)s seconds.",
+                seconds=result.wait_seconds,
+            )
+            return _render_cancel(message, 429)
+        if result.failure == "locked":
+            message = _(
+                "This account is locked after too many failed attempts. Contact the service desk."
+            )
+            return _render_cancel(message, 403)
+        return _render_cancel(_("The password is not correct. Nothing was changed."), 401)
+    prov.cancel_account(account)
+    response = redirect(url_for("account.cancelled"), 303)
+    cookies.clear_session(response, prov.config)
+    return response
+
+
+@bp.get("/cancelled")
+def cancelled() -> str:
+    return render_template(
+        "logged_out.html",
+        title=_("Account cancelled"),
+        message=_("Your account has been cancelled and your personal data erased."),
+    )

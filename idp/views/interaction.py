@@ -7,7 +7,7 @@ continued by the browser that started it (``idp_browser`` cookie) and only once 
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, redirect, render_template, request, url_for
+from flask import Blueprint, Response, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext
 
@@ -15,7 +15,7 @@ from idp.oauth.provider import Interaction
 from idp.oauth.responses import AuthorizationResponse
 from idp.views import cookies
 from idp.views.password_login import log_in
-from idp.views.web import authorization_response, error_page, provider
+from idp.views.web import allow_form_redirect_to, authorization_response, error_page, provider
 
 bp = Blueprint("interaction", __name__, url_prefix="/interaction")
 
@@ -42,9 +42,9 @@ def describe_claim(name: str) -> str:
 def _load(interaction_id: str) -> Interaction | None:
     interaction = provider().load_interaction(interaction_id, request.cookies.get(cookies.BROWSER))
     if interaction is not None:
-        from flask import g
-
         g.ui_locales = interaction.request.ui_locales
+        # Every step's form may end in the 303 back to the portal.
+        allow_form_redirect_to(interaction.request.redirect_uri)
     return interaction
 
 

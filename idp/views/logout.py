@@ -16,7 +16,7 @@ from flask_babel import gettext as _
 
 from idp.oauth.logout import EndSessionRequest, InvalidLogoutRequest
 from idp.views import cookies
-from idp.views.web import csrf, error_page, provider
+from idp.views.web import allow_form_redirect_to, csrf, error_page, provider
 
 bp = Blueprint("logout", __name__)
 
@@ -31,14 +31,12 @@ def _back_to_portal(end: EndSessionRequest) -> Response:
     if end.state is not None:
         extra = urlencode({"state": end.state})
         parts = parts._replace(query=f"{parts.query}&{extra}" if parts.query else extra)
-    origin = f"{parts.scheme}://{parts.netloc}"
-    g.form_action = [origin]
     return redirect(urlunsplit(parts), 303)
 
 
 def _finish(end: EndSessionRequest, session_id: str | None) -> Response:
     prov = provider()
-    prov.end_session(session_id)
+    prov.end_session(session_id, ip_address=request.remote_addr)
     response = _back_to_portal(end)
     cookies.clear_session(response, prov.config)
     return response
@@ -63,9 +61,12 @@ def end_session() -> Response | tuple[str, int]:
     session, _account = prov.current_session(session_id)
     if session is None:
         return _back_to_portal(end)  # nobody is logged in here: nothing to end
-    if end.trusted and end.hint_subject == session.subject:
+    if end.trusted and end.hint_subject == session.subject and end.hint_sid == session.sid:
         return _finish(end, session_id)
-    # No hint, or a hint for someone else: the person decides (no forced logout).
+    # No hint, or a hint for someone else or for another (earlier) session: the person
+    # decides (section 2: the OP MUST ask then; no forced logout).
+    if end.post_logout_redirect_uri:
+        allow_form_redirect_to(end.post_logout_redirect_uri)  # both buttons may 303 there
     confirmation = secrets.token_urlsafe(24)
     prov.interactions.client.set(
         f"idp:logout-confirmation:{confirmation}", session.sid, ex=CONFIRMATION_TTL

@@ -63,7 +63,9 @@ def log_in(client_id: str | None = None, via: str | None = None) -> PasswordLogi
     account = result.account
     old_session = request.cookies.get(cookies.SESSION)
     if old_session:
-        prov.sessions.destroy(old_session)
+        # The browser's previous session ends like any logout: its portals are told and its
+        # refresh tokens stop (a new login always starts a new session with a new sid).
+        prov.end_session(old_session, reason="new_login", ip_address=request.remote_addr)
     session_id, _session = prov.start_session(account, ["pwd"])
     prov.audit(
         "login",

@@ -246,8 +246,7 @@ def protocol_response(result: ProtocolResponse) -> Response:
 
 def authorization_response(result: AuthorizationResponse) -> Response:
     """303 to the portal (RFC 9700 4.12), or the form_post page."""
-    origin = _origin(result.redirect_uri)
-    g.form_action = [origin]
+    allow_form_redirect_to(result.redirect_uri)
     if result.response_mode == "form_post":
         g.language_links = []
         body = render_template(
@@ -259,6 +258,14 @@ def authorization_response(result: AuthorizationResponse) -> Response:
     response = Response(status=303)
     response.headers["Location"] = result.location
     return response
+
+
+def allow_form_redirect_to(uri: str) -> None:
+    """Let this page's forms end in a 303 to ``uri``: browsers apply CSP ``form-action`` to the
+    redirect that follows a form post, so the portal's origin must be listed."""
+    origin = _origin(uri)
+    if origin not in g.form_action:
+        g.form_action = [*g.form_action, origin]
 
 
 def _origin(uri: str) -> str:

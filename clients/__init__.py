@@ -1,0 +1,1 @@
+"""Example relying parties (portals) for the idp provider; see clients/README.md."""
