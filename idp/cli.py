@@ -88,7 +88,7 @@ def cmd_db_prune(config: Config, args: argparse.Namespace) -> None:
 
     from sqlalchemy import and_, delete, exists, or_
 
-    from idp.models import Grant, Token
+    from idp.models import Grant, LogoutDelivery, Token
     from idp.models.base import utcnow
 
     db = _database(config)
@@ -110,7 +110,21 @@ def cmd_db_prune(config: Config, args: argparse.Namespace) -> None:
                 )
             )
         ).rowcount
-    print(json.dumps({"deleted_tokens": tokens, "deleted_grants": grants}))
+        deliveries = session.execute(
+            delete(LogoutDelivery).where(
+                LogoutDelivery.status.in_(("delivered", "abandoned")),
+                LogoutDelivery.created_at < now - timedelta(days=30),
+            )
+        ).rowcount
+    print(
+        json.dumps(
+            {
+                "deleted_tokens": tokens,
+                "deleted_grants": grants,
+                "deleted_logout_deliveries": deliveries,
+            }
+        )
+    )
 
 
 # -- serve ----------------------------------------------------------------------------------

@@ -132,14 +132,14 @@ class BackchannelDispatcher:
         if client is None:
             error = "portal deleted"
         else:
-            token = logout_token(
-                self.keys,
-                issuer=self.issuer,
-                client=client,
-                subject=delivery.subject,
-                sid=delivery.sid,
-            )
             try:
+                token = logout_token(
+                    self.keys,
+                    issuer=self.issuer,
+                    client=client,
+                    subject=delivery.subject,
+                    sid=delivery.sid,
+                )
                 response = self._http.post(
                     delivery.uri,
                     data={"logout_token": token},
@@ -149,12 +149,13 @@ class BackchannelDispatcher:
                 # Section 2.8: 200 OK, or 204 from frameworks that drop empty bodies.
                 if response.status_code not in (200, 204):
                     error = f"HTTP {response.status_code}"
-            except requests.RequestException as exc:
+            except Exception as exc:  # network or signing: counted, retried, then abandoned
                 error = type(exc).__name__
         now = utcnow()
         with self.db.transaction() as session:
             row = session.get(LogoutDelivery, delivery_id)
-            assert row is not None
+            if row is None:  # pruned meanwhile
+                return 0
             row.attempts += 1
             row.lease_until = None
             if error is None:
