@@ -17,7 +17,7 @@ import pytest
 import redis
 from sqlalchemy import create_engine, text
 
-from tests.support import CliRunner, RelyingParty
+from tests.support import AppFactory, CliRunner, RelyingParty
 
 WORKER = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
 WORKER_NUMBER = int(WORKER[2:]) if WORKER[2:].isdigit() else 0
@@ -101,6 +101,14 @@ def clean_state(request: pytest.FixtureRequest) -> Iterator[None]:
     prov.redis.flushdb()
     yield
     prov.db.remove()
+
+
+@pytest.fixture
+def make_app(app) -> Iterator[AppFactory]:  # type: ignore[no-untyped-def]
+    """``make_app(SETTING=value, ...)``: another app over the same stores, closed afterwards."""
+    factory = AppFactory()
+    yield factory
+    factory.close()
 
 
 @pytest.fixture

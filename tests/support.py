@@ -215,3 +215,23 @@ class RelyingParty:
         if nonce is not None:
             assert claims["nonce"] == nonce
         return claims
+
+
+class AppFactory:
+    """Builds extra applications with ``idp.create_app(overrides)``: the same stores as the
+    suite's app (the settings come from the environment), with some settings changed. Each is
+    closed afterwards: back-channel dispatcher stopped, database and Redis connections closed."""
+
+    def __init__(self) -> None:
+        self.built: list[Any] = []
+
+    def __call__(self, **overrides: Any) -> Any:
+        from idp import create_app
+
+        application = create_app(overrides)
+        self.built.append(application)
+        return application
+
+    def close(self) -> None:
+        for application in self.built:
+            application.extensions["idp"].close()

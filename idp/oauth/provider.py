@@ -150,6 +150,12 @@ class Provider:
         )
         return server
 
+    def close(self) -> None:
+        """Stop the background dispatcher and close the stores (tests, embedded use)."""
+        self.backchannel.stop()
+        self.db.dispose()
+        self.redis.close()
+
     # -- lookups -----------------------------------------------------------------------------
     def find_client(self, client_id: str | None) -> Client | None:
         if not client_id or len(client_id) > 64:

@@ -7,16 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.agreements.helpers import AppFactory
-from tests.support import CliRunner, RelyingParty
-
-
-@pytest.fixture
-def make_app(app) -> Iterator[AppFactory]:  # type: ignore[no-untyped-def]
-    """``make_app(SETTING=value, ...)``: another app over the same stores, closed afterwards."""
-    factory = AppFactory()
-    yield factory
-    factory.close()
+from tests.support import AppFactory, CliRunner, RelyingParty
 
 
 @pytest.fixture(scope="module")

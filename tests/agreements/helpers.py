@@ -26,26 +26,6 @@ USER_AGENT = "AgreementTestBrowser/1.0 (evidence check)"
 BROWSER_ADDRESS = "203.0.113.7"
 
 
-class AppFactory:
-    """Builds extra applications with ``idp.create_app(overrides)`` over the same stores."""
-
-    def __init__(self) -> None:
-        self.built: list[Any] = []
-
-    def __call__(self, **overrides: Any) -> Any:
-        from idp import create_app
-
-        application = create_app(overrides)
-        self.built.append(application)
-        return application
-
-    def close(self) -> None:
-        for application in self.built:
-            provider = application.extensions["idp"]
-            provider.db.dispose()
-            provider.redis.close()
-
-
 def portal(cli: CliRunner, browser: Any, name: str, port: int, *extra: str) -> RelyingParty:
     """Register a public portal with the real CLI and drive it from ``browser``."""
     redirect_uri = f"http://127.0.0.1:{port}/callback"

@@ -1,9 +1,7 @@
 """Helpers for the login, security and operations tests.
 
-``AppFactory`` builds extra applications with ``idp.create_app(overrides)``: they read the same
-``IDP_*`` environment as the session app (same database, same embedded Redis) unless the
-overrides say otherwise, so tests can vary one setting (argon2 cost, session lifetimes, login
-limits, stores) without touching the shared app.
+Extra applications with one setting changed come from the shared ``make_app`` fixture
+(``tests.support.AppFactory``): same database and Redis, other argon2 cost, lifetimes or limits.
 """
 
 from __future__ import annotations
@@ -14,24 +12,6 @@ from typing import Any
 from sqlalchemy import text
 
 from tests.support import AuthorizationAttempt, RelyingParty, form_action
-
-
-class AppFactory:
-    def __init__(self) -> None:
-        self.built: list[Any] = []
-
-    def __call__(self, **overrides: Any) -> Any:
-        from idp import create_app
-
-        application = create_app(overrides)
-        self.built.append(application)
-        return application
-
-    def close(self) -> None:
-        for application in self.built:
-            provider = application.extensions["idp"]
-            provider.db.dispose()
-            provider.redis.close()
 
 
 def same_portal(rp: RelyingParty, browser: Any) -> RelyingParty:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from tests.logout.helpers import AppFactory, Receiver, Receivers, register_portal
+from tests.logout.helpers import Receiver, Receivers, register_portal
 from tests.support import RelyingParty
 
 
@@ -16,14 +16,6 @@ def receivers() -> Iterator[Receivers]:
     started = Receivers()
     yield started
     started.stop_all()
-
-
-@pytest.fixture
-def make_app(app) -> Iterator[AppFactory]:  # type: ignore[no-untyped-def]
-    """``make_app(SETTING=value, ...)``: another app over the same stores, closed afterwards."""
-    factory = AppFactory()
-    yield factory
-    factory.close()
 
 
 @dataclass

@@ -95,28 +95,6 @@ class Receivers:
             receiver.stop()
 
 
-class AppFactory:
-    """Extra applications over the same stores with some settings changed; their back-channel
-    dispatchers are stopped and their stores closed afterwards."""
-
-    def __init__(self) -> None:
-        self.built: list[Any] = []
-
-    def __call__(self, **overrides: Any) -> Any:
-        from idp import create_app
-
-        application = create_app(overrides)
-        self.built.append(application)
-        return application
-
-    def close(self) -> None:
-        for application in self.built:
-            provider = application.extensions["idp"]
-            provider.backchannel.stop()
-            provider.db.dispose()
-            provider.redis.close()
-
-
 def wait_until(condition: Callable[[], Any], timeout: float, what: str) -> Any:
     deadline = time.monotonic() + timeout
     while True:
