@@ -34,6 +34,16 @@ def _back_to_portal(end: EndSessionRequest) -> Response:
     return redirect(urlunsplit(parts), 303)
 
 
+def _invalid() -> tuple[str, int]:
+    """Nobody is logged out and nothing is redirected (RP-Initiated Logout 1.0 section 3)."""
+    return error_page(
+        400,
+        _("Something is wrong with the request"),
+        _("The logout request is not valid. You are still logged in."),
+        "invalid_request",
+    )
+
+
 def _finish(end: EndSessionRequest, session_id: str | None) -> Response:
     prov = provider()
     prov.end_session(session_id, ip_address=request.remote_addr)
@@ -50,12 +60,7 @@ def end_session() -> Response | tuple[str, int]:
     try:
         end = prov.validate_end_session(params)
     except InvalidLogoutRequest:
-        return error_page(
-            400,
-            _("Something is wrong with the request"),
-            _("The logout request is not valid. You are still logged in."),
-            "invalid_request",
-        )
+        return _invalid()
     g.ui_locales = end.ui_locales
     session_id = request.cookies.get(cookies.SESSION)
     session, _account = prov.current_session(session_id)
@@ -95,12 +100,7 @@ def confirm() -> Response | tuple[str, int]:
     try:
         end = prov.validate_end_session(params)
     except InvalidLogoutRequest:
-        return error_page(
-            400,
-            _("Something is wrong with the request"),
-            _("The logout request is not valid. You are still logged in."),
-            "invalid_request",
-        )
+        return _invalid()
     session_id = request.cookies.get(cookies.SESSION)
     session, _account = prov.current_session(session_id)
     confirmation = request.form.get("confirmation", "")[:64]
