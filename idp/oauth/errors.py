@@ -26,7 +26,6 @@ from authlib.oidc.core.errors import (
 
 __all__ = [
     "AccessDeniedError",
-    "AuthorizationError",
     "ConsentRequiredError",
     "InteractionRequiredError",
     "InvalidClientError",
@@ -37,7 +36,6 @@ __all__ = [
     "OAuth2Error",
     "RequestNotSupportedError",
     "RequestURINotSupportedError",
-    "TemporarilyUnavailableError",
     "UnauthorizedClientError",
     "UnmetAuthenticationRequirementsError",
     "UnsupportedResponseTypeError",
@@ -59,13 +57,6 @@ class UnsupportedTokenTypeError(OAuth2Error):
     error = "unsupported_token_type"
 
 
-class TemporarilyUnavailableError(OAuth2Error):
-    """RFC 6749 section 4.1.2.1."""
-
-    error = "temporarily_unavailable"
-    status_code = 503
-
-
 class UntrustedRedirectError(Exception):
     """The client or redirect URI cannot be trusted: show an error page, never redirect
     (RFC 6749 section 4.1.2.1, RFC 9700 section 4.11)."""
@@ -74,11 +65,3 @@ class UntrustedRedirectError(Exception):
         super().__init__(error)
         self.error = error
         self.message_key = message_key
-
-
-class AuthorizationError(Exception):
-    """An error to return to the portal's redirect URI (with ``state`` and ``iss``)."""
-
-    def __init__(self, error: OAuth2Error) -> None:
-        super().__init__(error.error)
-        self.error = error

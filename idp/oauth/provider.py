@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import secrets
-import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -323,7 +322,7 @@ class Provider:
 
     def abort(self, interaction: Interaction) -> AuthorizationResponse | None:
         """The person gave up or refused: ``access_denied`` to the portal."""
-        if self.interactions.consume(interaction.id)[0] is None:
+        if not self.take_step(interaction):
             return None
         return self.error_response(
             interaction.request.to_dict(),
@@ -660,7 +659,3 @@ class Provider:
                 )
             )
         log.info("audit %s account=%s client=%s", action, account_id, client_id)
-
-    @staticmethod
-    def now() -> int:
-        return int(time.time())

@@ -7,10 +7,14 @@ continued by the browser that started it (``idp_browser`` cookie) and only once 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import NamedTuple
+
 from flask import Blueprint, Response, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext
 
+from idp.models import Account
 from idp.oauth.provider import Interaction
 from idp.oauth.responses import AuthorizationResponse
 from idp.views import cookies
@@ -150,27 +154,49 @@ def login(interaction_id: str) -> Response | tuple[str, int]:
     return response
 
 
-@bp.post("/<interaction_id>/consent")
-def consent(interaction_id: str) -> Response | tuple[str, int]:
+Answer = Response | tuple[str, int]
+
+
+class Approved(NamedTuple):
+    interaction: Interaction
+    account: Account
+
+
+def _approved(interaction_id: str, step: str, invalid: Callable[[], Answer]) -> Approved | Answer:
+    """What the approve/deny steps share: the interaction must be at ``step``; ``deny`` ends the
+    login with ``access_denied``; a session that ended meanwhile goes back to the login."""
     interaction = _load(interaction_id)
-    if interaction is None or interaction.step != "consent":
+    if interaction is None or interaction.step != step:
         return _expired()
     prov = provider()
     decision = request.form.get("decision")
     if decision not in {"approve", "deny"}:
-        return error_page(
-            400,
-            _("Something is wrong with the request"),
-            _("The portal sent an invalid request."),
-            "invalid_request",
-        )
+        return invalid()
     if decision == "deny":
         return _continue(prov.abort(interaction))
-    session, account = prov.current_session(request.cookies.get(cookies.SESSION))
+    _session, account = prov.current_session(request.cookies.get(cookies.SESSION))
     if account is None:
-        # The session ended meanwhile: log in again within the same request.
         interaction.progress.logged_in_here = False
         return _continue(prov.resume(interaction, None))
+    return Approved(interaction, account)
+
+
+def _invalid_decision() -> tuple[str, int]:
+    return error_page(
+        400,
+        _("Something is wrong with the request"),
+        _("The portal sent an invalid request."),
+        "invalid_request",
+    )
+
+
+@bp.post("/<interaction_id>/consent")
+def consent(interaction_id: str) -> Answer:
+    approved = _approved(interaction_id, "consent", _invalid_decision)
+    if not isinstance(approved, Approved):
+        return approved
+    interaction, account = approved
+    prov = provider()
     if not prov.take_step(interaction):
         return _expired()  # the same form submitted twice at once: one of them counts
     claim_request = prov.claim_request(interaction.request)
@@ -193,21 +219,13 @@ def consent(interaction_id: str) -> Response | tuple[str, int]:
 
 
 @bp.post("/<interaction_id>/agreement")
-def agreement(interaction_id: str) -> Response | tuple[str, int]:
+def agreement(interaction_id: str) -> Answer:
     """Registration agreement acceptance as part of login; declining ends the login."""
-    interaction = _load(interaction_id)
-    if interaction is None or interaction.step != "agreement":
-        return _expired()
+    approved = _approved(interaction_id, "agreement", _expired)
+    if not isinstance(approved, Approved):
+        return approved
+    interaction, account = approved
     prov = provider()
-    decision = request.form.get("decision")
-    if decision not in {"approve", "deny"}:
-        return _expired()
-    if decision == "deny":
-        return _continue(prov.abort(interaction))
-    _session, account = prov.current_session(request.cookies.get(cookies.SESSION))
-    if account is None:
-        interaction.progress.logged_in_here = False
-        return _continue(prov.resume(interaction, None))
     requirement = prov.pending_agreement(account)
     version_id = request.form.get("version_id", "")
     if requirement is None or requirement.version.id != version_id:

@@ -18,6 +18,7 @@ from werkzeug.exceptions import HTTPException
 from idp.oauth.provider import Provider
 from idp.oauth.requests import ProtocolRequest, ProtocolResponse
 from idp.oauth.responses import AuthorizationResponse
+from idp.store import StoreUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +30,7 @@ LANGUAGE_LABELS = {"zh_Hans_CN": "中文", "en": "English"}
 LANG_COOKIE = "idp_lang"
 # Back-channel endpoints answer JSON, never pages.
 JSON_ENDPOINTS = ("/token", "/userinfo", "/revoke", "/introspect", "/.well-known/", "/jwks.json")
-STORE_ERRORS = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, OperationalError)
+STORE_ERRORS = (*StoreUnavailable, OperationalError)
 
 
 def provider() -> Provider:
