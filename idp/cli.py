@@ -8,32 +8,27 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
-import secrets
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any
-from urllib.parse import urlsplit
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from idp.config import Config, ConfigError, load_config
 from idp.models import Account, AuditEvent, Client
-from idp.models.base import Database
+from idp.models.base import Database, new_id
 from idp.models.client import (
-    KEY_AUTH_METHODS,
     PUBLIC_AUTH_METHOD,
     SECRET_AUTH_METHODS,
-    hash_client_secret,
 )
-from idp.oauth.claims import SCOPES_SUPPORTED
+from idp.oauth.client_registry import AUTH_METHODS, REMOTE_CODES
 from idp.oauth.keys import SUPPORTED_ALGORITHMS, KeyRing
 
-AUTH_METHODS = (*SECRET_AUTH_METHODS, *KEY_AUTH_METHODS, PUBLIC_AUTH_METHOD)
 DEMO_CLIENT_ID = "demo-portal"
-CLIENT_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 DEMO_REDIRECT_URI = "http://localhost:5001/callback"
+# Checks the command reports as warnings rather than refusals (see ``create_client``).
+CLI_ADVISORY = frozenset({"duplicate", *REMOTE_CODES})
 
 
 class CommandError(Exception):
@@ -71,7 +66,7 @@ def cmd_db_upgrade(config: Config, args: argparse.Namespace) -> None:
     from idp.models.migrate import upgrade
 
     db = _database(config)
-    upgrade(db.engine)
+    upgrade(db.engine, personal_data=_personal_data(config))
     with db.transaction() as session:
         seeded = agreements.ensure_seeded(session, config.AUTHORITY_NAME)
         disclosures.ensure_head(session)
@@ -165,19 +160,6 @@ def cmd_serve(config: Config, args: argparse.Namespace) -> None:
 # -- clients --------------------------------------------------------------------------------
 
 
-def _validate_uri(uri: str, config: Config, what: str) -> str:
-    """Absolute, no fragment; https except loopback (RFC 8252 7.3) or in development."""
-    parts = urlsplit(uri)
-    if not parts.scheme or not parts.netloc or parts.fragment:
-        raise CommandError(f"{what} must be an absolute URI without a fragment: {uri}")
-    loopback = parts.hostname in {"localhost", "127.0.0.1", "::1"}
-    if parts.scheme != "https" and not (
-        parts.scheme == "http" and (loopback or config.development)
-    ):
-        raise CommandError(f"{what} must use https (http only for loopback addresses): {uri}")
-    return uri
-
-
 def _client_json(client: Client, secret: str | None = None) -> dict[str, Any]:
     data: dict[str, Any] = {
         "client_id": client.client_id,
@@ -198,6 +180,25 @@ def _client_json(client: Client, secret: str | None = None) -> dict[str, Any]:
     return data
 
 
+def _registry(config: Config, db: Database) -> Any:
+    """The portal rules shared with the console, the admin API and RFC 7591 (docs/portals.md)."""
+    from idp.oauth.claims import BUILTIN_SENSITIVE_CLAIMS
+    from idp.oauth.client_registry import ClientRegistry, RegistryPolicy
+
+    sensitive = BUILTIN_SENSITIVE_CLAIMS | config.sensitive_claims
+    return ClientRegistry(db, RegistryPolicy.from_config(config, sensitive))
+
+
+def _cli_actor() -> Any:
+    from idp.oauth.client_registry import Actor
+
+    return Actor("cli", "cli")
+
+
+def _metadata_error(errors: Sequence[Any]) -> CommandError:
+    return CommandError("; ".join(f"{error.label}: {error.message}" for error in errors))
+
+
 def create_client(
     db: Database,
     config: Config,
@@ -215,56 +216,37 @@ def create_client(
     client_id: str | None = None,
     trusted: bool = False,
 ) -> tuple[Client, str | None]:
-    if not name.strip():
-        raise CommandError("--name must not be empty")
-    if client_id is not None and not CLIENT_ID_PATTERN.match(client_id):
-        raise CommandError("--client-id must be 1 to 64 letters, digits, '.', '_' or '-'")
-    if not redirect_uris:
-        raise CommandError("at least one --redirect-uri is required")
+    """Register a portal through the shared rules (``idp.oauth.client_registry``). The command
+    is the operator's own tool: a name another portal already uses, or a jwks_uri that does not
+    answer yet, is registered with a warning on stderr instead of refused (``CLI_ADVISORY``)."""
+    from idp.oauth.client_registry import InvalidMetadata
+
+    if public and token_endpoint_auth_method not in (None, PUBLIC_AUTH_METHOD):
+        raise CommandError("--public clients use token endpoint auth method 'none'")
     method = token_endpoint_auth_method or (
         PUBLIC_AUTH_METHOD if public else SECRET_AUTH_METHODS[0]
     )
-    if method not in AUTH_METHODS:
-        raise CommandError(f"--token-endpoint-auth-method must be one of {', '.join(AUTH_METHODS)}")
-    if public and method != PUBLIC_AUTH_METHOD:
-        raise CommandError("--public clients use token endpoint auth method 'none'")
-    if method == "private_key_jwt" and not (jwks or jwks_uri):
-        raise CommandError("private_key_jwt needs --jwks-file or --jwks-uri")
-    if id_token_alg not in SUPPORTED_ALGORITHMS:
-        raise CommandError(f"--id-token-alg must be one of {', '.join(SUPPORTED_ALGORITHMS)}")
-    unknown = [s for s in scopes if s not in SCOPES_SUPPORTED]
-    if unknown:
-        raise CommandError(f"unknown scope(s): {', '.join(unknown)}")
-    uris = [_validate_uri(u, config, "redirect URI") for u in redirect_uris]
-    logout_uris = [
-        _validate_uri(u, config, "post-logout redirect URI") for u in post_logout_redirect_uris
-    ]
-    if backchannel_logout_uri:
-        _validate_uri(backchannel_logout_uri, config, "back-channel logout URI")
-    if jwks_uri:
-        _validate_uri(jwks_uri, config, "jwks_uri")
-    secret = secrets.token_urlsafe(32) if method in SECRET_AUTH_METHODS else None
-    client = Client(
-        client_id=client_id or secrets.token_hex(16),  # never starts with "-"
-        client_secret_hash=hash_client_secret(secret) if secret else None,
-        name=name.strip(),
-        redirect_uris=list(dict.fromkeys(uris)),
-        post_logout_redirect_uris=list(dict.fromkeys(logout_uris)),
-        backchannel_logout_uri=backchannel_logout_uri,
-        token_endpoint_auth_method=method,
-        id_token_signed_response_alg=id_token_alg,
-        scopes=list(dict.fromkeys(["openid", *(scopes or ["profile", "offline_access"])])),
-        jwks=jwks,
-        jwks_uri=jwks_uri,
-        trusted=trusted,
-    )
+    data = {
+        "name": name,
+        "redirect_uris": list(redirect_uris),
+        "post_logout_redirect_uris": list(post_logout_redirect_uris),
+        "backchannel_logout_uri": backchannel_logout_uri,
+        "token_endpoint_auth_method": method,
+        "id_token_signed_response_alg": id_token_alg,
+        "scopes": list(scopes) or None,
+        "jwks": jwks,
+        "jwks_uri": jwks_uri,
+        "trusted": trusted,
+    }
     try:
-        with db.transaction() as session:
-            session.add(client)
-    except IntegrityError:
-        raise CommandError(f"a client with id {client.client_id} already exists") from None
-    _audit(db, "client_created", client_id=client.client_id)
-    return client, secret
+        outcome = _registry(config, db).create(
+            data, actor=_cli_actor(), client_id=client_id, advisory=CLI_ADVISORY
+        )
+    except InvalidMetadata as exc:
+        raise _metadata_error(exc.errors) from None
+    for warning in outcome.warnings:
+        print(f"idp: warning: {warning.label}: {warning.message}", file=sys.stderr)
+    return outcome.client, outcome.client_secret
 
 
 def cmd_clients_create(config: Config, args: argparse.Namespace) -> None:
@@ -326,27 +308,101 @@ def cmd_clients_show(config: Config, args: argparse.Namespace) -> None:
 
 
 def cmd_clients_delete(config: Config, args: argparse.Namespace) -> None:
-    db = _database(config)
-    with db.transaction() as session:
-        client = session.get(Client, args.client_id)
-        if client is None:
-            raise CommandError(f"no client {args.client_id}")
-        session.delete(client)
-    _audit(db, "client_deleted", client_id=args.client_id)
+    from idp.oauth.client_registry import ClientNotFound
+
+    try:
+        _registry(config, _database(config)).delete(args.client_id, actor=_cli_actor())
+    except ClientNotFound:
+        raise CommandError(f"no client {args.client_id}") from None
     print(f"deleted client {args.client_id}")
 
 
 def cmd_clients_set_trusted(config: Config, args: argparse.Namespace) -> None:
     """A trusted portal (a government portal of the same authority) skips the consent page
     for ordinary claims, never for sensitive ones."""
+    from idp.oauth.client_registry import ClientNotFound, InvalidMetadata
+
+    registry = _registry(config, _database(config))
+    try:
+        registry.update(
+            args.client_id,
+            {"trusted": args.value == "yes"},
+            actor=_cli_actor(),
+            advisory=CLI_ADVISORY,
+        )
+    except ClientNotFound:
+        raise CommandError(f"no client {args.client_id}") from None
+    except InvalidMetadata as exc:
+        raise _metadata_error(exc.errors) from None
+    print(f"client {args.client_id} trusted: {args.value}")
+
+
+def cmd_clients_initial_access_token(config: Config, args: argparse.Namespace) -> None:
+    """RFC 7591 3: a token with which a portal registers itself at /register-client; shown
+    once, stored as a hash; ``--uses`` registrations within ``--days`` days."""
+    from idp.oauth.client_registry import InvalidMetadata
+
+    try:
+        row, token = _registry(config, _database(config)).issue_initial_access_token(
+            uses=args.uses, days=args.days, actor=_cli_actor()
+        )
+    except InvalidMetadata as exc:
+        raise CommandError(
+            "; ".join(f"--{error.field}: {error.message}" for error in exc.errors)
+        ) from None
+    data = {
+        "id": row.id,
+        "token": token,
+        "uses": row.uses_allowed,
+        "expires_at": row.expires_at.isoformat(),
+        "registration_endpoint": f"{config.ISSUER}/register-client",
+    }
+    if args.json:
+        print(json.dumps(data))
+        return
+    print(f"initial access token: {token}   (shown once; give it to the portal's operator)")
+    print(f"uses:                 {row.uses_allowed}")
+    print(f"expires at:           {data['expires_at']}")
+    print(f"register at:          {data['registration_endpoint']}")
+
+
+def cmd_clients_set_level(config: Config, args: argparse.Namespace) -> None:
+    """The lowest verification level a login to this portal must reach (step-up)."""
+    level = None if args.level == "none" else args.level
     db = _database(config)
     with db.transaction() as session:
         client = session.get(Client, args.client_id)
         if client is None:
             raise CommandError(f"no client {args.client_id}")
-        client.trusted = args.value == "yes"
-    _audit(db, "client_trust_changed", client_id=args.client_id, details={"trusted": args.value})
-    print(f"client {args.client_id} trusted: {args.value}")
+        client.minimum_verification_level = level
+    _audit(db, "client_level_changed", client_id=args.client_id, details={"minimum": level})
+    print(f"client {args.client_id} minimum verification level: {args.level}")
+
+
+def cmd_clients_allow_claim(config: Config, args: argparse.Namespace) -> None:
+    """Allow (or stop allowing) a portal to ask for a sensitive claim such as the full
+    ``id_number``; the person still decides each time with a separate tick."""
+    from idp.oauth.claims import BUILTIN_SENSITIVE_CLAIMS
+
+    sensitive = BUILTIN_SENSITIVE_CLAIMS | config.sensitive_claims
+    if args.claim not in sensitive:
+        names = ", ".join(sorted(sensitive))
+        raise CommandError(f"{args.claim} is not a sensitive claim ({names})")
+    db = _database(config)
+    with db.transaction() as session:
+        client = session.get(Client, args.client_id)
+        if client is None:
+            raise CommandError(f"no client {args.client_id}")
+        allowed = set(client.allowed_sensitive_claims or [])
+        allowed = allowed | {args.claim} if args.value == "yes" else allowed - {args.claim}
+        client.allowed_sensitive_claims = sorted(allowed)
+    _audit(
+        db,
+        "client_sensitive_claims_changed",
+        client_id=args.client_id,
+        details={"claim": args.claim, "allowed": args.value},
+    )
+    print(f"client {args.client_id} may ask for {args.claim}: {args.value}")
 
 
 def cmd_demo_client(config: Config, args: argparse.Namespace) -> None:
@@ -362,6 +418,7 @@ def cmd_demo_client(config: Config, args: argparse.Namespace) -> None:
             public=True,
             post_logout_redirect_uris=["http://localhost:5001/"],
             client_id=DEMO_CLIENT_ID,
+            scopes=["profile", "phone", "realname", "offline_access"],
         )
     if db.session.scalar(select(Account).where(Account.username == "demo")) is None:
         create_account(db, config, username="demo", password="demo-password-2026", name="张三")
@@ -373,10 +430,13 @@ def cmd_demo_client(config: Config, args: argparse.Namespace) -> None:
         "Demo portal registered (public client, PKCE).\n"
         f"  client_id:     {DEMO_CLIENT_ID}\n"
         f"  redirect_uri:  {DEMO_REDIRECT_URI}\n"
-        "  demo account:  demo / demo-password-2026\n"
+        "  demo account:  demo / demo-password-2026 (operator-made, level L0)\n"
+        "  or register with your real name on the login page as a fictional person of the demo\n"
+        "  registry (docs/registry.md), e.g. 李四 31010419900708023X 13800131002;\n"
+        "  SMS codes land in the outbox: idp sms outbox\n"
         "Try a login: open\n"
         f"  {config.ISSUER}/authorize?response_type=code&client_id={DEMO_CLIENT_ID}"
-        f"&redirect_uri={DEMO_REDIRECT_URI}&scope=openid%20profile&state=demo"
+        f"&redirect_uri={DEMO_REDIRECT_URI}&scope=openid%20profile%20phone&state=demo"
         f"&code_challenge={challenge}&code_challenge_method=S256\n"
         f"  then exchange the code with code_verifier={verifier}",
         flush=True,
@@ -389,19 +449,17 @@ def cmd_demo_client(config: Config, args: argparse.Namespace) -> None:
 def create_account(
     db: Database, config: Config, *, username: str, password: str, name: str | None = None
 ) -> Account:
-    from idp.identity.passwords import Passwords
-
     username = username.strip()
     if not username or len(username) > 128:
         raise CommandError("--username must be 1 to 128 characters")
     if len(password) < 8:
         raise CommandError("--password must be at least 8 characters")
-    passwords = Passwords(
-        time_cost=config.ARGON2_TIME_COST,
-        memory_kib=config.ARGON2_MEMORY_KIB,
-        parallelism=config.ARGON2_PARALLELISM,
-    )
-    account = Account(username=username, password_hash=passwords.hash(password), name=name)
+    passwords = _passwords(config)
+    account = Account(id=new_id(), username=username, password_hash=passwords.hash(password))
+    if name:
+        account.name_sealed = _personal_data(config).seal(
+            name.strip(), account.context("name_sealed")
+        )
     try:
         with db.transaction() as session:
             session.add(account)
@@ -432,7 +490,7 @@ def cmd_users_suspend(config: Config, args: argparse.Namespace) -> None:
     if not args.reason.strip():
         raise CommandError("--reason must not be empty")
     provider = _provider(config)
-    account = _find_account(provider.db, args.account)
+    account = _find_account(provider.db, args.account, config)
     if account.status == "suspended":
         raise CommandError(f"account {args.account} is already suspended")
     account_id = account.id  # deliver_due ends the database session (detaches the row)
@@ -443,11 +501,64 @@ def cmd_users_suspend(config: Config, args: argparse.Namespace) -> None:
 
 def cmd_users_reinstate(config: Config, args: argparse.Namespace) -> None:
     provider = _provider(config)
-    account = _find_account(provider.db, args.account)
+    account = _find_account(provider.db, args.account, config)
     if account.status != "suspended":
         raise CommandError(f"account {args.account} is not suspended")
     provider.reinstate_account(account, (args.reason or "").strip(), actor="cli")
     print(f"reinstated {account.id}")
+
+
+def cmd_users_show(config: Config, args: argparse.Namespace) -> None:
+    """An account's masked profile, level and verification evidence (never plaintext)."""
+    db = _database(config)
+    people = _people(config, db)
+    account = _find_account(db, args.account, config)
+    masked = people.profile(account).masked
+    data = {
+        "id": account.id,
+        "sub": account.subject,
+        "username": account.username,
+        "user_type": account.user_type,
+        "status": account.status,
+        "name": masked["name"],
+        "id_type": account.id_type,
+        "id_number": masked["id_number"],
+        "phone": masked["phone"],
+        "verification_level": account.verification_level,
+        "verified_at": account.verified_at.isoformat() if account.verified_at else None,
+        "evidence": [
+            {
+                "time": row.created_at.isoformat(),
+                "check": row.check,
+                "source": row.source,
+                "result": row.result,
+                "level_after": row.level_after,
+                "reference": row.reference,
+            }
+            for row in people.evidence(account.id)
+        ],
+    }
+    print(json.dumps(data, ensure_ascii=False, indent=None if args.json else 2))
+
+
+def cmd_users_verify_in_person(config: Config, args: argparse.Namespace) -> None:
+    """Level L4: the person was verified in person at a service counter."""
+    reference = args.reference.strip()
+    if not reference or len(reference) > 128:
+        raise CommandError("--reference must be 1 to 128 characters (the counter's reference)")
+    db = _database(config)
+    people = _people(config, db)
+    account = _find_account(db, args.account, config)
+    if account.id_type is None:
+        raise CommandError("the account has no identity document to verify")
+    before = people.record_counter_verification(account, reference, actor="cli")
+    _audit(
+        db,
+        "identity_verified_in_person",
+        account_id=account.id,
+        details={"reference": reference, "level_before": before, "level_after": "L4"},
+    )
+    print(f"verified {account.id} in person: {before} -> L4")
 
 
 def cmd_backchannel_deliver(config: Config, args: argparse.Namespace) -> None:
@@ -477,9 +588,12 @@ def cmd_users_unlock(config: Config, args: argparse.Namespace) -> None:
         lock=config.LOGIN_LOCK_FAILURES,
         per_address_hour=config.LOGIN_ADDRESS_FAILURES_PER_HOUR,
     )
-    throttle.unlock(args.username)
+    from idp.identity.login import throttle_key
+
     db = _database(config)
-    account = db.session.scalar(select(Account).where(Account.username == args.username.strip()))
+    identifier = args.username.strip()
+    account = _people(config, db).find_by_identifier(identifier)
+    throttle.unlock(throttle_key(account, identifier))
     _audit(db, "account_unlocked", account_id=account.id if account else None)
     print(f"unlocked {args.username}")
 
@@ -487,21 +601,41 @@ def cmd_users_unlock(config: Config, args: argparse.Namespace) -> None:
 # -- agreements and audit -------------------------------------------------------------------
 
 
-def _find_account(db: Database, reference: str) -> Account:
-    """ACCOUNT is an account id, a username or a subject identifier."""
+def _personal_data(config: Config) -> Any:
+    from idp.identity.personal_data import PersonalData
+
+    return PersonalData.from_settings(config.DATA_KEY, config.DATA_INDEX_KEY, config.keys_path)
+
+
+def _people(config: Config, db: Database) -> Any:
+    from idp.identity.people import People
+    from idp.identity.verifiers import build_verifier
+
+    return People(db, _personal_data(config), _passwords(config), build_verifier(config))
+
+
+def _passwords(config: Config) -> Any:
+    from idp.identity.passwords import Passwords
+
+    return Passwords(
+        time_cost=config.ARGON2_TIME_COST,
+        memory_kib=config.ARGON2_MEMORY_KIB,
+        parallelism=config.ARGON2_PARALLELISM,
+    )
+
+
+def _find_account(db: Database, reference: str, config: Config | None = None) -> Account:
+    """ACCOUNT is an account id, a subject identifier, a username, a phone number or an identity
+    document number (the last two through their blind indexes: exact matches only)."""
     from sqlalchemy import or_
 
     account = db.session.scalar(
-        select(Account).where(
-            or_(
-                Account.id == reference,
-                Account.username == reference,
-                Account.subject == reference,
-            )
-        )
+        select(Account).where(or_(Account.id == reference, Account.subject == reference))
     )
     if account is None:
-        raise CommandError(f"no account {reference}")
+        account = _people(config or load_config(), db).find_by_identifier(reference)
+    if account is None:
+        raise CommandError("no such account")
     return account
 
 
@@ -623,7 +757,7 @@ def cmd_agreements_acceptances(config: Config, args: argparse.Namespace) -> None
     from idp.identity.agreements import history
 
     db = _database(config)
-    account = _find_account(db, args.account)
+    account = _find_account(db, args.account, config)
     rows = [
         {
             "kind": row.kind,
@@ -656,6 +790,162 @@ def cmd_audit_verify(config: Config, args: argparse.Namespace) -> None:
         print(f"disclosure chain intact: {result.entries} entries")
         return
     raise CommandError(f"disclosure chain broken at entry {result.first_broken}: {result.reason}")
+
+
+def cmd_sms_outbox(config: Config, args: argparse.Namespace) -> None:
+    """The latest messages of the development SMS outbox (IDP_SMS_OUTBOX), newest first."""
+    from idp.identity.sms import SmsCodes
+
+    if args.limit < 1:
+        raise CommandError("--limit must be at least 1")
+    try:
+        entries = SmsCodes.read_outbox(config.SMS_OUTBOX, phone=args.phone, limit=args.limit)
+    except OSError as exc:
+        raise CommandError(f"cannot read {config.SMS_OUTBOX}: {exc.strerror}") from None
+    if args.json:
+        print(json.dumps(entries, ensure_ascii=False))
+        return
+    for entry in entries:
+        columns = (entry.get(name) for name in ("time", "phone", "purpose", "code"))
+        print("\t".join(str(value) for value in columns))
+
+
+# -- admins ---------------------------------------------------------------------------------
+
+
+def _admins(config: Config) -> Any:
+    from idp.identity.admins import Administrators
+
+    return Administrators(_database(config), _personal_data(config))
+
+
+def cmd_admins_grant(config: Config, args: argparse.Namespace) -> None:
+    """Make an account an administrator (docs/administration.md); it enrols TOTP at its first
+    console login. Granting again changes the role and keeps the second factor."""
+    from idp.identity.admins import AdminError
+
+    admins = _admins(config)
+    account = _find_account(admins.db, args.account, config)
+    reason = (args.reason or "").strip()
+    try:
+        admin, previous = admins.grant(account, args.role, granted_by="cli")
+    except AdminError as exc:
+        raise CommandError(str(exc)) from None
+    _audit(
+        admins.db,
+        "admin_granted",
+        account_id=account.id,
+        details={"role": args.role, "previous_role": previous, "reason": reason},
+    )
+    print(
+        json.dumps(
+            {
+                "account_id": account.id,
+                "role": admin.role,
+                "previous_role": previous,
+                "enrolled": admin.enrolled,
+            }
+        )
+    )
+
+
+def cmd_admins_revoke(config: Config, args: argparse.Namespace) -> None:
+    """Take the role away: its second factor and API tokens go with it; console sessions stop."""
+    admins = _admins(config)
+    account = _find_account(admins.db, args.account, config)
+    if not admins.revoke(account.id):
+        raise CommandError("the account is not an administrator")
+    _audit(
+        admins.db,
+        "admin_revoked",
+        account_id=account.id,
+        details={"reason": (args.reason or "").strip()},
+    )
+    print(json.dumps({"account_id": account.id, "revoked": True}))
+
+
+def cmd_admins_list(config: Config, args: argparse.Namespace) -> None:
+    from idp.models.base import utcnow
+
+    admins = _admins(config)
+    now = utcnow()
+    rows = [
+        {
+            "account_id": admin.account_id,
+            "username": admin.account.username,
+            "role": admin.role,
+            "status": admin.account.status,
+            "enrolled": admin.enrolled,
+            "recovery_codes_left": len(admin.recovery_code_hashes or []),
+            "api_tokens": sum(
+                1
+                for token in admins.api_tokens(admin.account_id)
+                if token.revoked_at is None and token.expires_at > now
+            ),
+            "granted_by": admin.granted_by,
+            "created_at": admin.created_at.isoformat(),
+        }
+        for admin in admins.all()
+    ]
+    if args.json:
+        print(json.dumps(rows))
+        return
+    for row in rows:
+        enrolled = "enrolled" if row["enrolled"] else "not enrolled"
+        print(
+            f"{row['account_id']}\t{row['role']}\t{row['status']}\t{enrolled}\t"
+            f"{row['recovery_codes_left']} recovery codes\t{row['api_tokens']} API tokens\t"
+            f"{row['username'] or '-'}"
+        )
+
+
+def cmd_admins_api_token(config: Config, args: argparse.Namespace) -> None:
+    """A bearer token for the admin API, printed once (only its SHA-256 is stored)."""
+    from idp.identity.admins import AdminError
+
+    admins = _admins(config)
+    account = _find_account(admins.db, args.account, config)
+    admin = admins.find(account.id)
+    if admin is None:
+        raise CommandError("the account is not an administrator (idp admins grant)")
+    try:
+        row, token = admins.issue_api_token(admin, args.name, args.days)
+    except AdminError as exc:
+        raise CommandError(str(exc)) from None
+    _audit(
+        admins.db,
+        "admin_api_token_issued",
+        account_id=account.id,
+        details={"token_id": row.id, "name": row.name, "expires_at": row.expires_at.isoformat()},
+    )
+    print(
+        json.dumps(
+            {
+                "id": row.id,
+                "account_id": account.id,
+                "role": admin.role,
+                "name": row.name,
+                "expires_at": row.expires_at.isoformat(),
+                "token": token,
+            },
+            ensure_ascii=False,
+        )
+    )
+    print("the token is shown once: store it now", file=sys.stderr)
+
+
+def cmd_admins_revoke_api_token(config: Config, args: argparse.Namespace) -> None:
+    admins = _admins(config)
+    row = admins.revoke_api_token(args.token_id) if len(args.token_id) <= 36 else None
+    if row is None:
+        raise CommandError(f"no API token {args.token_id}")
+    _audit(
+        admins.db,
+        "admin_api_token_revoked",
+        account_id=row.account_id,
+        details={"token_id": row.id},
+    )
+    print(json.dumps({"id": row.id, "revoked_at": row.revoked_at.isoformat()}))
 
 
 # -- keys -----------------------------------------------------------------------------------
@@ -697,6 +987,276 @@ def cmd_keys_rotate(config: Config, args: argparse.Namespace) -> None:
         return
     for row in rows:
         print(f"{row['kid']}\t{row['alg']}\t{row['status']}")
+
+
+def cmd_keys_rotate_data(config: Config, args: argparse.Namespace) -> None:
+    """Encrypt every sealed value under the current data key: after adding a new key to the
+    key ring file (done here), or after putting a new key first in IDP_DATA_KEY."""
+    from idp.identity.personal_data import add_key_to_file
+    from idp.models.account import SEALED_COLUMNS
+    from idp.models.admin import Administrator
+
+    if not config.DATA_KEY:
+        add_key_to_file(config.keys_path)
+    personal_data = _personal_data(config)
+    db = _database(config)
+    resealed = 0
+    with db.transaction() as session:
+        for account in session.scalars(select(Account)):
+            for column in SEALED_COLUMNS:
+                sealed = getattr(account, column)
+                if sealed is None:
+                    continue
+                fresh = personal_data.reseal(sealed, account.context(column))
+                if fresh is not None:
+                    setattr(account, column, fresh)
+                    resealed += 1
+        # The console's second factor is sealed too.
+        for admin in session.scalars(select(Administrator)):
+            if admin.totp_secret_sealed is None:
+                continue
+            fresh = personal_data.reseal(admin.totp_secret_sealed, admin.totp_context)
+            if fresh is not None:
+                admin.totp_secret_sealed = fresh
+                resealed += 1
+    _audit(db, "data_key_rotated", details={"key_id": personal_data.current, "values": resealed})
+    print(json.dumps({"current_key": personal_data.current, "resealed": resealed}))
+
+
+# -- legal persons: the matters catalogue and companies (docs/legal-persons.md) -------------
+
+MATTER_FIELDS = ("code", "name", "name_en", "active")
+
+
+def _entities(config: Config, db: Database) -> Any:
+    from idp.identity.entities import Entities
+
+    people = _people(config, db)
+    return Entities(
+        db,
+        people,
+        people.verifier,
+        max_administrators=config.ENTITY_MAX_ADMINISTRATORS,
+        grant_days=config.HANDLER_GRANT_DAYS,
+    )
+
+
+def _matter_rows(path: str) -> list[dict[str, Any]]:
+    """A JSON list of objects, or CSV with a header row (``code,name,name_en``; ``active``
+    optional). Unknown fields are refused, so a misspelt column cannot silently mean nothing."""
+    import csv
+    import io
+
+    try:
+        with open(path, encoding="utf-8-sig") as fh:
+            text = fh.read()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CommandError(f"cannot read {path}: {exc}") from None
+    if path.lower().endswith(".json") or text.lstrip().startswith("["):
+        try:
+            rows = json.loads(text)
+        except ValueError as exc:
+            raise CommandError(f"{path}: not valid JSON: {exc}") from None
+        if not isinstance(rows, list) or not all(isinstance(row, dict) for row in rows):
+            raise CommandError(f"{path}: expected a JSON list of objects")
+    else:
+        reader = csv.DictReader(io.StringIO(text))
+        header = [name.strip() for name in reader.fieldnames or []]
+        if "code" not in header or "name" not in header:
+            raise CommandError(f"{path}: the CSV header must be code,name,name_en")
+        reader.fieldnames = header
+        rows = []
+        for row in reader:
+            if None in row:
+                raise CommandError(f"{path}: line {reader.line_num} has too many fields")
+            rows.append(row)
+    for index, row in enumerate(rows, 1):
+        unknown = sorted(set(row) - set(MATTER_FIELDS))
+        if unknown:
+            raise CommandError(f"entry {index}: unknown field {unknown[0]!r}")
+        active = row.get("active", True)
+        if isinstance(active, str):
+            if active.strip().lower() not in {"", "true", "yes", "1", "false", "no", "0"}:
+                raise CommandError(f"entry {index}: 'active' must be true or false")
+            row["active"] = active.strip().lower() not in {"false", "no", "0"}
+        elif not isinstance(active, bool):
+            raise CommandError(f"entry {index}: 'active' must be true or false")
+        for name in ("code", "name", "name_en"):
+            if row.get(name) is not None and not isinstance(row[name], str):
+                raise CommandError(f"entry {index}: {name!r} must be a string")
+    if not rows:
+        raise CommandError(f"{path}: no entries")
+    return rows
+
+
+def cmd_matters_import(config: Config, args: argparse.Namespace) -> None:
+    """Add or update classes of matters (all or nothing)."""
+    from idp.identity.entities import EntityError
+
+    db = _database(config)
+    rows = _matter_rows(args.file)
+    try:
+        added, updated = _entities(config, db).import_matters(rows)
+    except EntityError as exc:
+        raise CommandError(str(exc.code)) from None
+    _audit(db, "matters_imported", details={"added": added, "updated": updated})
+    print(f"imported {len(rows)} classes of matters: {added} added, {updated} updated")
+
+
+def cmd_matters_list(config: Config, args: argparse.Namespace) -> None:
+    entries = _entities(config, _database(config)).matters(include_inactive=True)
+    rows = [
+        {
+            "code": entry.code,
+            "name": entry.name,
+            "name_en": entry.name_en,
+            "parent": entry.parent,
+            "active": entry.active,
+        }
+        for entry in entries
+    ]
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False))
+        return
+    for row in rows:
+        state = "" if row["active"] else "\t(inactive)"
+        print(f"{row['code']}\t{row['name']}\t{row['name_en'] or ''}{state}")
+
+
+def _entity_json(entity: Any) -> dict[str, Any]:
+    return {
+        "id": entity.id,
+        "sub": entity.subject,
+        "uscc": entity.uscc,
+        "name": entity.name,
+        "type": entity.entity_type,
+        "region": entity.region,
+        "status": entity.status,
+        "verification_level": entity.verification_level,
+        "registry_reference": entity.registry_reference,
+        "verified_at": entity.verified_at.isoformat(),
+        "created_at": entity.created_at.isoformat(),
+    }
+
+
+def _find_entity(entities: Any, uscc: str) -> Any:
+    from idp.identity.documents import normalize_uscc
+
+    entity = entities.by_uscc(normalize_uscc(uscc or "")[:18])
+    if entity is None:
+        raise CommandError("no company with this unified social credit code is registered")
+    return entity
+
+
+def cmd_entities_list(config: Config, args: argparse.Namespace) -> None:
+    from sqlalchemy import func
+
+    from idp.models import EntityRole, HandlerGrant, LegalEntity
+
+    db = _database(config)
+    administrators = dict(
+        db.session.execute(
+            select(EntityRole.entity_id, func.count())
+            .where(EntityRole.role == "administrator")
+            .group_by(EntityRole.entity_id)
+        ).all()
+    )
+    active_grants = dict(
+        db.session.execute(
+            select(HandlerGrant.entity_id, func.count())
+            .where(HandlerGrant.status == "active")
+            .group_by(HandlerGrant.entity_id)
+        ).all()
+    )
+    rows = [
+        {
+            **_entity_json(entity),
+            "administrators": administrators.get(entity.id, 0),
+            "active_handler_grants": active_grants.get(entity.id, 0),
+        }
+        for entity in db.session.scalars(select(LegalEntity).order_by(LegalEntity.created_at))
+    ]
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False))
+        return
+    for row in rows:
+        print(f"{row['uscc']}\t{row['status']}\t{row['type']}\t{row['region']}\t{row['name']}")
+
+
+def cmd_entities_show(config: Config, args: argparse.Namespace) -> None:
+    """A company, its roles and its handler grants; people masked (never in clear)."""
+    db = _database(config)
+    entities = _entities(config, db)
+    entity = _find_entity(entities, args.uscc)
+    masked: dict[str, dict[str, Any]] = {}
+
+    def person(account_id: str) -> dict[str, Any]:
+        if account_id not in masked:
+            account = db.session.get(Account, account_id)
+            shown = entities.people.profile(account).masked if account is not None else {}
+            masked[account_id] = {
+                "sub": account.subject if account is not None else None,
+                "name": shown.get("name"),
+                "phone": shown.get("phone"),
+                "verification_level": account.verification_level if account else None,
+            }
+        return masked[account_id]
+
+    data = {
+        **_entity_json(entity),
+        "roles": [
+            {
+                "id": role.id,
+                "role": role.role,
+                "person": person(role.account_id),
+                "grade": role.grade,
+                "matters": list(role.matters),
+                "regions": list(role.regions),
+                "since": role.created_at.isoformat(),
+            }
+            for role in entities.roles(entity.id)
+        ],
+        "handler_grants": [
+            {
+                "id": grant.id,
+                "handler": person(grant.account_id),
+                "grade": grant.grade,
+                "matters": list(grant.matters),
+                "regions": list(grant.regions),
+                "status": grant.status,
+                "valid_from": grant.valid_from.isoformat(),
+                "valid_until": grant.valid_until.isoformat(),
+                "confirmed_at": grant.confirmed_at.isoformat() if grant.confirmed_at else None,
+            }
+            for grant in entities.grants(entity.id)
+        ],
+    }
+    print(json.dumps(data, ensure_ascii=False, indent=None if args.json else 2))
+
+
+def _set_entity_status(config: Config, args: argparse.Namespace, status: str) -> None:
+    """The authority suspends a company (every company login ends at once) or reinstates it
+    (revoked tokens stay revoked)."""
+    reason = (args.reason or "").strip()
+    if not reason or len(reason) > 500:
+        raise CommandError("--reason must be 1 to 500 characters")
+    db = _database(config)
+    entities = _entities(config, db)
+    entity = _find_entity(entities, args.uscc)
+    wanted_from = "active" if status == "suspended" else "suspended"
+    if entity.status != wanted_from:
+        raise CommandError(f"the company is {entity.status}, not {wanted_from}")
+    uscc = entity.uscc
+    entities.set_entity_status(entity, status, "cli", reason)
+    print(f"{'suspended' if status == 'suspended' else 'reinstated'} {uscc}")
+
+
+def cmd_entities_suspend(config: Config, args: argparse.Namespace) -> None:
+    _set_entity_status(config, args, "suspended")
+
+
+def cmd_entities_reinstate(config: Config, args: argparse.Namespace) -> None:
+    _set_entity_status(config, args, "active")
 
 
 # -- parser ---------------------------------------------------------------------------------
@@ -748,9 +1308,25 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("client_id")
     delete = command(clients, "delete", cmd_clients_delete, "delete a portal")
     delete.add_argument("client_id")
+    level = command(clients, "set-level", cmd_clients_set_level, "minimum verification level")
+    level.add_argument("client_id")
+    level.add_argument("level", choices=("L1", "L2", "L3", "L4", "none"))
+    allow = command(clients, "allow-claim", cmd_clients_allow_claim, "allow a sensitive claim")
+    allow.add_argument("client_id")
+    allow.add_argument("claim", help="e.g. id_number")
+    allow.add_argument("value", choices=("yes", "no"))
     trust = command(clients, "set-trusted", cmd_clients_set_trusted, "mark a portal trusted")
     trust.add_argument("client_id")
     trust.add_argument("value", choices=("yes", "no"))
+    initial = command(
+        clients,
+        "initial-access-token",
+        cmd_clients_initial_access_token,
+        "issue a token for dynamic registration (RFC 7591)",
+    )
+    initial.add_argument("--uses", type=int, default=1, help="registrations allowed (default 1)")
+    initial.add_argument("--days", type=int, default=7, help="days until it expires (default 7)")
+    initial.add_argument("--json", action="store_true")
 
     agreements = sub.add_parser("agreements", help="registration agreements").add_subparsers(
         dest="agreements_command", required=True
@@ -788,6 +1364,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     command(audit, "verify", cmd_audit_verify, "verify the disclosure hash chain")
 
+    sms = sub.add_parser("sms", help="SMS codes").add_subparsers(dest="sms_command", required=True)
+    outbox = command(sms, "outbox", cmd_sms_outbox, "latest messages of the development outbox")
+    outbox.add_argument("--phone", help="only messages to this phone")
+    outbox.add_argument("--limit", type=int, default=10)
+    outbox.add_argument("--json", action="store_true")
+
     users = sub.add_parser("users", help="accounts").add_subparsers(
         dest="users_command", required=True
     )
@@ -795,14 +1377,45 @@ def build_parser() -> argparse.ArgumentParser:
     ucreate.add_argument("--username", required=True)
     ucreate.add_argument("--password", required=True)
     ucreate.add_argument("--name")
-    unlock = command(users, "unlock", cmd_users_unlock, "clear failed-login lock of a username")
-    unlock.add_argument("username")
+    unlock = command(users, "unlock", cmd_users_unlock, "clear the failed-login lock of an account")
+    unlock.add_argument("username", help="username, phone number or ID number")
     suspend = command(users, "suspend", cmd_users_suspend, "suspend an account (clause 7)")
     suspend.add_argument("account", help="account id, username or sub")
     suspend.add_argument("--reason", required=True)
+    ushow = command(users, "show", cmd_users_show, "masked profile, level and evidence")
+    ushow.add_argument("account", help="account id, sub, username, phone or ID number")
+    ushow.add_argument("--json", action="store_true")
+    in_person = command(
+        users, "verify-in-person", cmd_users_verify_in_person, "record an L4 counter check"
+    )
+    in_person.add_argument("account", help="account id, sub, username, phone or ID number")
+    in_person.add_argument("--reference", required=True, help="the service counter's reference")
     reinstate = command(users, "reinstate", cmd_users_reinstate, "lift a suspension")
     reinstate.add_argument("account", help="account id, username or sub")
     reinstate.add_argument("--reason")
+
+    from idp.identity.admins import ROLES as ADMIN_ROLES
+
+    admins = sub.add_parser("admins", help="administrators").add_subparsers(
+        dest="admins_command", required=True
+    )
+    grant = command(admins, "grant", cmd_admins_grant, "make an account an administrator")
+    grant.add_argument("account", help="account id, sub, username, phone or ID number")
+    grant.add_argument("--role", required=True, choices=ADMIN_ROLES)
+    grant.add_argument("--reason")
+    arevoke = command(admins, "revoke", cmd_admins_revoke, "take the administrator role away")
+    arevoke.add_argument("account", help="account id, sub, username, phone or ID number")
+    arevoke.add_argument("--reason")
+    adlist = command(admins, "list", cmd_admins_list, "list administrators")
+    adlist.add_argument("--json", action="store_true")
+    token = command(admins, "api-token", cmd_admins_api_token, "issue an admin API token")
+    token.add_argument("account", help="account id, sub, username, phone or ID number")
+    token.add_argument("--name", default="admin API")
+    token.add_argument("--days", type=int, default=90, help="lifetime (1 to 365, default 90)")
+    untoken = command(
+        admins, "revoke-api-token", cmd_admins_revoke_api_token, "revoke an admin API token"
+    )
+    untoken.add_argument("token_id")
 
     backchannel = sub.add_parser("backchannel", help="back-channel logout").add_subparsers(
         dest="backchannel_command", required=True
@@ -817,6 +1430,29 @@ def build_parser() -> argparse.ArgumentParser:
     rotate = command(keys, "rotate", cmd_keys_rotate, "next -> active -> retired; new next key")
     rotate.add_argument("--alg", choices=SUPPORTED_ALGORITHMS)
     rotate.add_argument("--json", action="store_true")
+    command(keys, "rotate-data", cmd_keys_rotate_data, "new data key; re-encrypt personal data")
+
+    matters = sub.add_parser("matters", help="catalogue of government service matters")
+    matters_sub = matters.add_subparsers(dest="matters_command", required=True)
+    mimport = command(matters_sub, "import", cmd_matters_import, "add or update classes")
+    mimport.add_argument("file", help="JSON list or CSV with header code,name,name_en")
+    mlist = command(matters_sub, "list", cmd_matters_list, "list the catalogue")
+    mlist.add_argument("--json", action="store_true")
+
+    entities = sub.add_parser("entities", help="legal persons (companies)").add_subparsers(
+        dest="entities_command", required=True
+    )
+    elist = command(entities, "list", cmd_entities_list, "list registered companies")
+    elist.add_argument("--json", action="store_true")
+    eshow = command(entities, "show", cmd_entities_show, "a company, its roles and grants")
+    eshow.add_argument("uscc", help="unified social credit code")
+    eshow.add_argument("--json", action="store_true")
+    esuspend = command(entities, "suspend", cmd_entities_suspend, "suspend a company")
+    esuspend.add_argument("uscc", help="unified social credit code")
+    esuspend.add_argument("--reason", required=True)
+    ereinstate = command(entities, "reinstate", cmd_entities_reinstate, "lift a suspension")
+    ereinstate.add_argument("uscc", help="unified social credit code")
+    ereinstate.add_argument("--reason", required=True)
     return parser
 
 

@@ -16,6 +16,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# Fictional people and companies with valid check digits, for development and demos.
+DEMO_REGISTRY = Path(__file__).resolve().parent / "data" / "demo-registry.json"
 
 # OWASP Password Storage Cheat Sheet minimum for argon2id: m=19 MiB, t=2, p=1.
 OWASP_ARGON2_MIN_MEMORY_KIB = 19 * 1024
@@ -64,6 +66,13 @@ class Config:
     SESSION_IDLE_TTL: int = 3600
     SESSION_ABSOLUTE_TTL: int = 12 * 3600
     CODE_REUSE_MEMORY: int = 24 * 3600
+    # The administration console's own session (docs/administration.md): shorter than SSO.
+    ADMIN_SESSION_IDLE_TTL: int = 900
+    ADMIN_SESSION_ABSOLUTE_TTL: int = 8 * 3600
+    # Portals (docs/portals.md): how long a rotated client secret keeps working, and the timeout
+    # of the fetches that check a portal's jwks_uri and sector_identifier_uri at registration.
+    CLIENT_SECRET_GRACE_PERIOD: int = 24 * 3600
+    CLIENT_METADATA_FETCH_TIMEOUT: int = 5
 
     # Password hashing (argon2id). Defaults are RFC 9106's second recommended option.
     ARGON2_TIME_COST: int = 3
@@ -90,6 +99,44 @@ class Config:
 
     # Behind a reverse proxy: how many proxies set X-Forwarded-* headers.
     PROXY_COUNT: int = 0
+
+    # Personal data at rest (AES-256-GCM, HMAC blind indexes): comma-separated base64 keys of
+    # 32 bytes, the first one encrypting (the others only decrypt, during a rotation), and the
+    # blind-index key. Both empty: a key ring file under KEYS_DIR, created at first start.
+    DATA_KEY: str = ""
+    DATA_INDEX_KEY: str = ""
+
+    # Identity verifiers: "registry_file" (a JSON snapshot, REGISTRY_FILE) or "http" (an
+    # authoritative gateway: VERIFIER_HTTP_URL with "{check}" replaced by the element set).
+    VERIFIER: str = "registry_file"
+    REGISTRY_FILE: str = ""  # development default: the shipped demo registry
+    VERIFIER_HTTP_URL: str = ""
+    VERIFIER_HTTP_TOKEN: str = ""
+    VERIFIER_TIMEOUT: int = 5
+    VERIFIER_RETRIES: int = 2
+    VERIFIER_BREAKER_FAILURES: int = 5
+    VERIFIER_BREAKER_COOLDOWN: int = 30
+    # Failed verification attempts a person may make in an hour (registry enumeration guard).
+    VERIFY_ATTEMPTS_PER_HOUR: int = 10
+    # OpenID Connect for Identity Assurance 1.0: the trust framework named in verified_claims.
+    TRUST_FRAMEWORK: str = "cn_gov_realname"
+
+    # Legal persons: administrators a legal representative may appoint, and the default
+    # validity of a handler grant in days (renewable).
+    ENTITY_MAX_ADMINISTRATORS: int = 5
+    HANDLER_GRANT_DAYS: int = 30
+
+    # SMS one-time codes: "outbox" (development: a JSON-lines file) or "http" (a gateway).
+    SMS_SENDER: str = ""  # development default: outbox
+    SMS_OUTBOX: str = ""  # default: instance/sms-outbox.jsonl
+    SMS_HTTP_URL: str = ""
+    SMS_HTTP_TOKEN: str = ""
+    SMS_HTTP_TIMEOUT: int = 5
+    SMS_CODE_TTL: int = 600
+    SMS_MAX_ATTEMPTS: int = 5
+    SMS_RESEND_INTERVAL: int = 60
+    SMS_PHONE_PER_HOUR: int = 5
+    SMS_ADDRESS_PER_HOUR: int = 20
 
     # Hooks for tests and tooling; not read from the environment.
     extra: Mapping[str, Any] = field(default_factory=dict)
@@ -158,10 +205,13 @@ def load_config(overrides: Mapping[str, Any] | None = None) -> Config:
     values.setdefault("KEYS_DIR", str(PROJECT_ROOT / "keys"))
     values.setdefault("DATABASE_URL", f"sqlite:///{instance / 'idp.sqlite3'}")
     values.setdefault("REDIS_EMBEDDED_PATH", str(instance / "redis.db"))
+    values.setdefault("SMS_OUTBOX", str(instance / "sms-outbox.jsonl"))
     if env == "development":
         values.setdefault("ISSUER", "http://localhost:5000")
         values.setdefault("SECRET_KEY", _DEV_SECRET)
         values.setdefault("AUTHORITY_NAME", "示例市政务服务管理机构")
+        values.setdefault("REGISTRY_FILE", str(DEMO_REGISTRY))
+        values.setdefault("SMS_SENDER", "outbox")
 
     config = Config(**values, extra=extra)
     _validate(config)
@@ -240,3 +290,74 @@ def _validate(config: Config) -> None:
         raise ConfigError("IDP_DATABASE_URL must be a sqlite:/// or postgresql+psycopg:// URL")
     if config.REDIS_URL and not config.REDIS_URL.startswith(("redis://", "rediss://", "unix://")):
         raise ConfigError("IDP_REDIS_URL must be a redis://, rediss:// or unix:// URL")
+    _validate_personal_data(config)
+    _validate_administration(config)
+    _validate_portals(config)
+
+
+def _validate_personal_data(config: Config) -> None:
+    """Settings of real-name verification, SMS codes and personal-data encryption."""
+    if bool(config.DATA_KEY) != bool(config.DATA_INDEX_KEY):
+        raise ConfigError(
+            "IDP_DATA_KEY and IDP_DATA_INDEX_KEY are set together (or neither, for a key ring "
+            "file under IDP_KEYS_DIR)"
+        )
+    if config.VERIFIER not in {"registry_file", "http"}:
+        raise ConfigError("IDP_VERIFIER must be 'registry_file' or 'http'")
+    if config.VERIFIER == "registry_file" and not config.REGISTRY_FILE:
+        raise ConfigError(
+            "IDP_REGISTRY_FILE must name the registry JSON file (see docs/registry.md), "
+            "or set IDP_VERIFIER=http with IDP_VERIFIER_HTTP_URL"
+        )
+    if config.VERIFIER == "http" and not config.VERIFIER_HTTP_URL.startswith(
+        ("https://", "http://")
+    ):
+        raise ConfigError(
+            "IDP_VERIFIER_HTTP_URL must be an http(s) URL, e.g. https://gateway/verify/{check}"
+        )
+    if config.SMS_SENDER not in {"outbox", "http"}:
+        raise ConfigError(
+            "IDP_SMS_SENDER must be 'http' (with IDP_SMS_HTTP_URL) or, for development and "
+            "offline tests, 'outbox'"
+        )
+    if config.SMS_SENDER == "http" and not config.SMS_HTTP_URL.startswith(("https://", "http://")):
+        raise ConfigError("IDP_SMS_HTTP_URL must be an http(s) URL of the SMS gateway")
+    if not 60 <= config.SMS_CODE_TTL <= 600:
+        raise ConfigError("IDP_SMS_CODE_TTL must be between 60 and 600 seconds")
+    if not 1 <= config.SMS_MAX_ATTEMPTS <= 5:
+        raise ConfigError("IDP_SMS_MAX_ATTEMPTS must be between 1 and 5")
+    for name in (
+        "SMS_RESEND_INTERVAL",
+        "SMS_PHONE_PER_HOUR",
+        "SMS_ADDRESS_PER_HOUR",
+        "SMS_HTTP_TIMEOUT",
+        "VERIFIER_TIMEOUT",
+        "VERIFIER_BREAKER_FAILURES",
+        "VERIFIER_BREAKER_COOLDOWN",
+        "VERIFY_ATTEMPTS_PER_HOUR",
+        "ENTITY_MAX_ADMINISTRATORS",
+        "HANDLER_GRANT_DAYS",
+    ):
+        if getattr(config, name) < 1:
+            raise ConfigError(f"IDP_{name} must be a positive number")
+    if config.VERIFIER_RETRIES < 0:
+        raise ConfigError("IDP_VERIFIER_RETRIES must not be negative")
+
+
+def _validate_administration(config: Config) -> None:
+    """The console session (docs/administration.md): positive, idle within absolute."""
+    for name in ("ADMIN_SESSION_IDLE_TTL", "ADMIN_SESSION_ABSOLUTE_TTL"):
+        if getattr(config, name) < 1:
+            raise ConfigError(f"IDP_{name} must be a positive number of seconds")
+    if config.ADMIN_SESSION_IDLE_TTL > config.ADMIN_SESSION_ABSOLUTE_TTL:
+        raise ConfigError(
+            "IDP_ADMIN_SESSION_IDLE_TTL must not exceed IDP_ADMIN_SESSION_ABSOLUTE_TTL"
+        )
+
+
+def _validate_portals(config: Config) -> None:
+    """Portal administration (docs/portals.md): a grace period of 0 ends an old secret at once."""
+    if config.CLIENT_SECRET_GRACE_PERIOD < 0:
+        raise ConfigError("IDP_CLIENT_SECRET_GRACE_PERIOD must not be negative (seconds)")
+    if not 1 <= config.CLIENT_METADATA_FETCH_TIMEOUT <= 30:
+        raise ConfigError("IDP_CLIENT_METADATA_FETCH_TIMEOUT must be between 1 and 30 seconds")

@@ -6,9 +6,8 @@ error messages, equal timing).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-
-from sqlalchemy import select
 
 from idp.identity.passwords import Passwords
 from idp.models import Account
@@ -28,26 +27,36 @@ def normalize_username(username: str) -> str:
     return username.strip()
 
 
+def throttle_key(account: Account | None, identifier: str) -> str:
+    return f"account:{account.id}" if account is not None else f"identifier:{identifier}"
+
+
 def authenticate(
     db: Database,
     passwords: Passwords,
     throttle: LoginThrottle,
+    find_account: Callable[[str], Account | None],
     username: str,
     password: str,
     address: str,
 ) -> LoginResult:
+    """``username`` is whatever identifies the account: a phone number, an identity document
+    number or an operator-chosen username (``find_account`` resolves it)."""
     username = normalize_username(username)
-    verdict = throttle.check(username, address)
+    account = find_account(username)
+    # Failures count per account, whichever identifier was typed (phone or ID number); for an
+    # unknown identifier, per identifier: the answer and the timing are the same either way.
+    key = throttle_key(account, username)
+    verdict = throttle.check(key, address)
     if verdict.locked:
         return LoginResult(failure="locked")
     if not verdict.allowed:
         return LoginResult(failure="throttled", wait_seconds=verdict.wait_seconds)
-    account = db.session.scalar(select(Account).where(Account.username == username))
     if not passwords.verify(account.password_hash if account else None, password):
-        throttle.record_failure(username, address)
+        throttle.record_failure(key, address)
         return LoginResult(failure="invalid")
     assert account is not None
-    throttle.record_success(username)
+    throttle.record_success(key)
     if not account.active:
         return LoginResult(failure="suspended")
     if passwords.needs_rehash(account.password_hash):

@@ -1,17 +1,23 @@
 """Durable data: SQLAlchemy 2 typed models, one module per aggregate, migrated by Alembic."""
 
 from idp.models.account import Account
+from idp.models.admin import AdminApiToken, Administrator
 from idp.models.agreement import AgreementAcceptance, AgreementKind, AgreementVersion
 from idp.models.audit import AuditEvent
 from idp.models.base import Base, Database
 from idp.models.client import Client
 from idp.models.consent import Consent
 from idp.models.disclosure import DisclosureChainHead, DisclosureRecord
+from idp.models.entity import EntityRole, HandlerGrant, LegalEntity, MatterClass
 from idp.models.grant import Grant, Token
 from idp.models.logout import LogoutDelivery
+from idp.models.registration import InitialAccessToken
+from idp.models.verification import Verification
 
 __all__ = [
     "Account",
+    "AdminApiToken",
+    "Administrator",
     "AgreementAcceptance",
     "AgreementKind",
     "AgreementVersion",
@@ -22,7 +28,13 @@ __all__ = [
     "Database",
     "DisclosureChainHead",
     "DisclosureRecord",
+    "EntityRole",
     "Grant",
+    "HandlerGrant",
+    "LegalEntity",
+    "InitialAccessToken",
     "LogoutDelivery",
+    "MatterClass",
     "Token",
+    "Verification",
 ]

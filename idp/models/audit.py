@@ -22,5 +22,8 @@ class AuditEvent(Base):
     account_id: Mapped[str | None] = mapped_column(String(36))
     client_id: Mapped[str | None] = mapped_column(String(64))
     ip_address: Mapped[str | None] = mapped_column(String(64))
+    # The company concerned, for its audit trail (legal-person agreement: the legal person
+    # answers for what is done in its name).
+    entity_id: Mapped[str | None] = mapped_column(String(36), index=True)
     # Never personal data: identifiers and outcomes only.
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

@@ -38,6 +38,28 @@ class Client(Base):
     jwks_uri: Mapped[str | None] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(16), default="active")
     trusted: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Sensitive claims (idp.oauth.claims.BUILTIN_SENSITIVE_CLAIMS, e.g. the full ``id_number``) an
+    # administrator allowed this portal to ask for; the person still decides each one.
+    allowed_sensitive_claims: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # The lowest verification level (L1..L4) a login to this portal must reach (step-up).
+    minimum_verification_level: Mapped[str | None] = mapped_column(String(4))
+    # Portal administration (idp.oauth.client_registry; docs/portals.md). ``name`` above is the
+    # Chinese display name, ``name_en`` the English one.
+    name_en: Mapped[str | None] = mapped_column(String(255))
+    # GB/T 2260 administrative division code of the region the portal serves (6 digits).
+    region: Mapped[str | None] = mapped_column(String(6))
+    # OIDC Core 8: "public" or "pairwise"; the sector identifier (OIDC Registration 5) if any.
+    subject_type: Mapped[str] = mapped_column(String(16), default="public")
+    sector_identifier_uri: Mapped[str | None] = mapped_column(Text)
+    # Classes of matters the portal serves (codes such as "tax.declaration").
+    matters: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # RFC 7591 2: e-mail addresses or phone numbers of the people responsible for the portal.
+    contacts: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # Secret rotation: the previous secret stays valid until ``previous_secret_expires_at``.
+    previous_client_secret_hash: Mapped[str | None] = mapped_column(String(128))
+    previous_secret_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # RFC 7592 2: SHA-256 of the registration access token of a dynamically registered portal.
+    registration_access_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
@@ -60,9 +82,21 @@ class Client(Base):
         return redirect_uri in self.redirect_uris
 
     def check_client_secret(self, client_secret: str) -> bool:
-        if not self.client_secret_hash or not client_secret:
+        """The current secret, or the previous one until its grace period ends (secret rotation,
+        ``IDP_CLIENT_SECRET_GRACE_PERIOD``; docs/portals.md)."""
+        if not client_secret:
             return False
-        return hmac.compare_digest(self.client_secret_hash, hash_client_secret(client_secret))
+        candidate = hash_client_secret(client_secret)
+        current = bool(self.client_secret_hash) and hmac.compare_digest(
+            self.client_secret_hash or "", candidate
+        )
+        previous = (
+            bool(self.previous_client_secret_hash)
+            and self.previous_secret_expires_at is not None
+            and self.previous_secret_expires_at > utcnow()
+            and hmac.compare_digest(self.previous_client_secret_hash or "", candidate)
+        )
+        return current or previous
 
     def check_endpoint_auth_method(self, method: str, endpoint: str) -> bool:
         # Authlib's endpoint names; the registered method applies to all three (OIDC Core 9).

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from idp.models.account import Account
 from idp.models.base import Base, UTCDateTime, new_id, utcnow
 from idp.models.client import Client
+from idp.models.entity import LegalEntity
 
 
 class Grant(Base):
@@ -42,9 +43,27 @@ class Grant(Base):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     revoked_reason: Mapped[str | None] = mapped_column(String(64))
+    # A company login (issue: legal persons): the company acted for, and what the person may do
+    # for it (a snapshot of the role or handler grant, re-checked at every refresh). Revoking the
+    # role or the handler grant revokes every grant whose ``delegation_source`` it is.
+    entity_id: Mapped[str | None] = mapped_column(
+        ForeignKey("legal_entities.id", ondelete="CASCADE"), index=True
+    )
+    delegation_source: Mapped[str | None] = mapped_column(String(36), index=True)
+    delegation: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
     account: Mapped[Account] = relationship(lazy="joined", innerjoin=True)
     client: Mapped[Client] = relationship(lazy="joined", innerjoin=True)
+    entity: Mapped[LegalEntity | None] = relationship(lazy="joined")
+
+    def delegation_expired(self, now: datetime) -> bool:
+        """A company grant whose delegation has run out (its tokens are inactive)."""
+        if self.delegation is None:
+            return False
+        expires = self.delegation.get("expires_at")
+        if expires is not None and now.timestamp() >= expires:
+            return True
+        return self.entity is not None and not self.entity.active
 
 
 class Token(Base):

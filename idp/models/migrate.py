@@ -18,10 +18,12 @@ def alembic_config(url: str) -> AlembicConfig:
     return config
 
 
-def upgrade(engine: Engine, revision: str = "head") -> None:
+def upgrade(engine: Engine, revision: str = "head", personal_data: object = None) -> None:
+    """Upgrade to ``revision``; ``personal_data`` (the data keys) lets migrations seal values."""
     config = alembic_config(engine.url.render_as_string(hide_password=False))
     with engine.begin() as connection:
         config.attributes["connection"] = connection
+        config.attributes["personal_data"] = personal_data
         command.upgrade(config, revision)
 
 

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from idp.identity import delegation, levels
 from idp.models import Account, Client
 from idp.oauth import claims as claims_module
 from idp.oauth.errors import (
@@ -56,6 +57,9 @@ class AuthorizationRequest:
     login_hint: str | None = None
     id_token_hint_subject: str | None = None
     ui_locales: list[str] = field(default_factory=list)
+    # Classes of matters a company login is for (``matters`` parameter or ``delegation`` claim
+    # request); none: the classes the portal serves.
+    matters: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -79,6 +83,14 @@ class CheckContext:
     issuer: str
     scopes_supported: tuple[str, ...]
     client: Client | None = None
+
+    def permitted_claims(self) -> set[str]:
+        """The user claims this portal may ask for: those its scopes release, less restricted
+        claims (the full ID number) an administrator has not allowed it."""
+        assert self.client is not None
+        names = claims_module.claim_names_for([*self.client.scopes, "openid"], None)
+        allowed = set(self.client.allowed_sensitive_claims or [])
+        return {n for n in names if n not in claims_module.RESTRICTED_CLAIMS or n in allowed}
 
 
 def _single(ctx: CheckContext, name: str) -> str | None:
@@ -161,7 +173,16 @@ def check_scope(ctx: CheckContext, req: dict[str, Any]) -> None:
     if not scopes:
         raise InvalidScopeError("The 'scope' parameter is required.")
     allowed = set(ctx.client.scopes) | {"openid"}
-    unknown = [s for s in scopes if s not in ctx.scopes_supported or s not in allowed]
+    permitted = ctx.permitted_claims()
+    # A scope releasing only sensitive claims the portal is not allowed is not allowed either.
+    barred = {
+        scope
+        for scope, names in claims_module.SCOPE_CLAIMS.items()
+        if names and not permitted.intersection(names)
+    }
+    unknown = [
+        s for s in scopes if s not in ctx.scopes_supported or s not in allowed or s in barred
+    ]
     if unknown:
         raise InvalidScopeError(f"Scope not allowed for this portal: {' '.join(unknown)}.")
     req["scopes"] = scopes
@@ -216,12 +237,42 @@ def check_claims(ctx: CheckContext, req: dict[str, Any]) -> None:
     (5.5.1: the OP may decline requested claims; the scope allow-list is not bypassed)."""
     assert ctx.client is not None
     claims = claims_module.parse_claims_parameter(_single(ctx, "claims"))
-    allowed = set(claims_module.claim_names_for([*ctx.client.scopes, "openid"], None))
+    allowed = ctx.permitted_claims()
     for requested in (claims or {}).values():
         for name in [n for n in requested if n in claims_module.USER_CLAIMS]:
             if name not in allowed:
                 del requested[name]
+        verified = requested.get(claims_module.VERIFIED_CLAIMS)
+        if verified is not None:
+            inner = verified.get("claims") if isinstance(verified, dict) else None
+            if not isinstance(inner, dict) or not isinstance(verified.get("verification"), dict):
+                # OIDC4IDA section 5: both members are required in a verified_claims request.
+                raise InvalidRequestError("'verified_claims' needs 'verification' and 'claims'.")
+            for name in list(inner):
+                if name not in claims_module.CLAIMS_IN_VERIFIED_CLAIMS or name not in allowed:
+                    del inner[name]
     req["claims"] = claims
+
+
+def check_matters(ctx: CheckContext, req: dict[str, Any]) -> None:
+    """Legal-person issue, item 4: the classes of matters a company login is for, from the
+    ``matters`` parameter (space-separated codes) or a ``delegation`` claim request with
+    ``matters`` (OIDC Core 5.5: members of a claim request beyond ``essential``/``value(s)``
+    may be defined)."""
+    codes = (_single(ctx, "matters") or "").split()
+    for target in (req.get("claims") or {}).values():
+        request = target.get("delegation")
+        if isinstance(request, dict) and request.get("matters") is not None:
+            if not isinstance(request["matters"], list):
+                raise InvalidRequestError("'delegation.matters' must be an array of codes.")
+            codes += [str(code) for code in request["matters"]]
+    codes = list(dict.fromkeys(codes))
+    if len(codes) > 32 or any(not delegation.MATTER_CODE.match(code) for code in codes):
+        raise InvalidRequestError("Invalid 'matters': codes such as tax or tax.declaration.")
+    served = ctx.client.matters if ctx.client is not None else None
+    if served and not delegation.matters_cover(served, codes):
+        raise InvalidRequestError("'matters' names classes this portal does not serve.")
+    req["matters"] = codes
 
 
 def check_acr_values(ctx: CheckContext, req: dict[str, Any]) -> None:
@@ -243,7 +294,10 @@ def check_id_token_hint(ctx: CheckContext, req: dict[str, Any]) -> None:
         raise InvalidRequestError("Invalid 'id_token_hint'.")
     if not isinstance(claims.get("sub"), str):
         raise InvalidRequestError("Invalid 'id_token_hint'.")
-    req["id_token_hint_subject"] = claims["sub"]
+    # A company login's ID token names the company in ``sub`` and the person in ``act.sub``.
+    act = claims.get("act")
+    person = act.get("sub") if isinstance(act, dict) else None
+    req["id_token_hint_subject"] = person if isinstance(person, str) else claims["sub"]
 
 
 def check_hints_and_locales(ctx: CheckContext, req: dict[str, Any]) -> None:
@@ -268,6 +322,7 @@ CHECKS: tuple[Callable[[CheckContext, dict[str, Any]], None], ...] = (
     check_prompt,
     check_max_age,
     check_claims,
+    check_matters,
     check_acr_values,
     check_id_token_hint,
     check_hints_and_locales,
@@ -311,6 +366,40 @@ class Progress:
 
     logged_in_here: bool = False
     consented_here: bool = False
+    # Scope ``entity``: whom the person chose to act as ("self" or a company id).
+    acting_as: str | None = None
+
+
+def required_level(request: AuthorizationRequest, client: Client) -> str | None:
+    """The lowest verification level this login must reach, or None.
+
+    From the portal's registered minimum, the ``acr_values`` it lists (the lowest listed of ours
+    is the floor: a higher level satisfies it), and an essential ``acr`` or
+    ``verification_level`` claim request (OIDC Core 5.5.1.1). An essential request naming no
+    level of ours cannot be met (``unmet_authentication_requirements``).
+    """
+    floors: list[str | None] = [client.minimum_verification_level]
+    listed = [levels.from_acr(v) for v in request.acr_values]
+    known = [level for level in listed if level]
+    if known:
+        floors.append(min(known, key=levels.rank))
+    demanded_acr = claims_module.essential_acr_values(request.claims)
+    demanded_level = claims_module.essential_levels(request.claims)
+    for essential in (
+        None if demanded_acr is None else [levels.from_acr(v) for v in demanded_acr],
+        None
+        if demanded_level is None
+        else [v if v in levels.LEVELS else None for v in demanded_level],
+    ):
+        if essential is None:
+            continue
+        met = [level for level in essential if level]
+        if not met:
+            raise UnmetAuthenticationRequirementsError(
+                "The portal requires an authentication level this provider does not offer."
+            )
+        floors.append(min(met, key=levels.rank))
+    return levels.highest(floors)
 
 
 def needs_login(
@@ -341,14 +430,21 @@ def next_step(
     *,
     agreement: str | None = None,
     consent_needed: bool = True,
+    required: str | None = None,
+    reachable: str | None = None,
 ) -> str:
-    """``login``, ``agreement``, ``consent`` or ``issue``; raises the OAuth error to return.
+    """``login``, ``agreement``, ``verify``, ``choose``, ``consent`` or ``issue``; raises the
+    OAuth error to return.
 
     Agreement acceptance is part of login: an account that has not accepted the current
     material version of its agreement (``agreement="accept"``) does not get back to the portal
     before it does. A supplementary version (``agreement="notify"``) binds without re-signing
     (clause 10): the person is told at the next interactive login, and a silent one
     (``prompt=none``) goes on.
+
+    A login below the ``required`` verification level goes to ``verify`` (step-up) when the
+    account can reach it online (``reachable``); otherwise the portal hears
+    ``unmet_authentication_requirements`` (OIDC Core 3.1.2.6).
     """
     if session is not None and account is None:
         session = None
@@ -357,15 +453,23 @@ def next_step(
             raise LoginRequiredError("The person is not logged in.")
         return "login"
     assert account is not None and session is not None
-    demanded = claims_module.essential_acr_values(request.claims)
-    if demanded is not None and session.acr not in demanded:
+    below = not levels.at_least(account.verification_level, required)
+    if below and not levels.at_least(reachable, required):
         raise UnmetAuthenticationRequirementsError(
-            "The login does not reach the authentication level the portal requires."
+            "The person's identity is not verified to the level the portal requires."
         )
     if agreement == "accept" and "none" in request.prompt:
         raise InteractionRequiredError("The person must accept the current agreement.")
     if agreement is not None and "none" not in request.prompt:
         return "agreement"
+    if below:
+        if "none" in request.prompt:
+            raise InteractionRequiredError("The person must verify their identity further.")
+        return "verify"
+    if "entity" in request.scopes and progress.acting_as is None:
+        if "none" in request.prompt:
+            raise InteractionRequiredError("The person must choose whom to act as.")
+        return "choose"
     if consent_needed and not progress.consented_here:
         if "none" in request.prompt:
             raise ConsentRequiredError("The person has not consented to this request.")

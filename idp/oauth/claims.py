@@ -7,27 +7,55 @@ OpenID Connect Core 1.0 section 5.4 (scope values), 5.5 (the ``claims`` paramete
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Collection, Iterable
+from typing import Any, Protocol
 
-from idp.models import Account
+from idp.identity.documents import mask_id_number
+from idp.identity.people import Profile
+from idp.models import Account, Grant, Verification
 from idp.oauth.errors import InvalidRequestError
+from idp.oauth.subjects import Subjects
 
-# Scope -> the claims it releases. ``openid`` gives ``sub`` only.
+# Scope -> the claims it releases. ``openid`` gives ``sub`` only. The full ``id_number`` needs
+# its own scope, an administrator's allowance for the portal and the person's separate tick.
 SCOPE_CLAIMS: dict[str, tuple[str, ...]] = {
     "openid": ("sub",),
-    "profile": ("name", "preferred_username", "updated_at"),
+    "profile": (
+        "name",
+        "preferred_username",
+        "updated_at",
+        "user_type",
+        "verification_level",
+        "verified_at",
+    ),
+    "phone": ("phone_number", "phone_number_verified"),
+    "realname": ("id_number_masked",),
+    "id_number": ("id_number",),
 }
-# Scopes that release no claims but grant something else.
-OTHER_SCOPES = ("offline_access",)
+# Scopes that release no claims but grant something else: ``entity`` offers to act for a
+# company, whose login then carries the company claims below.
+OTHER_SCOPES = ("offline_access", "entity")
+# The claims of a company login (legal-person issue): which company, who acts, what they may do.
+COMPANY_CLAIMS = ("entity", "act", "delegation")
+DELEGATION_MEMBERS = ("role", "grade", "matters", "regions", "expires_at")
 SCOPES_SUPPORTED = (*SCOPE_CLAIMS, *OTHER_SCOPES)
 # Claims about the authentication event, always allowed in the ID token.
 PROTOCOL_CLAIMS = ("iss", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "azp", "sid")
 USER_CLAIMS = tuple(dict.fromkeys(c for claims in SCOPE_CLAIMS.values() for c in claims))
-CLAIMS_SUPPORTED = tuple(dict.fromkeys((*USER_CLAIMS, *PROTOCOL_CLAIMS, "at_hash")))
+# OpenID Connect for Identity Assurance 1.0: verified claims, requested through ``claims`` only.
+VERIFIED_CLAIMS = "verified_claims"
+CLAIMS_IN_VERIFIED_CLAIMS = ("name", "id_number_masked", "id_number")
+CLAIMS_SUPPORTED = tuple(
+    dict.fromkeys((*USER_CLAIMS, VERIFIED_CLAIMS, *COMPANY_CLAIMS, *PROTOCOL_CLAIMS, "at_hash"))
+)
 # Sensitive personal information (PIPL article 28) that may ever be released: each needs its own
 # explicit tick on the consent page (article 29). Operators add more with IDP_SENSITIVE_CLAIMS.
 BUILTIN_SENSITIVE_CLAIMS = frozenset({"id_number", "bank_card"})
+# Sensitive claims a portal may ask for only once an administrator allowed it
+# (``Client.allowed_sensitive_claims``): the person's full identity document number.
+RESTRICTED_CLAIMS = frozenset({"id_number"})
+# Claims that need the person's decrypted personal data.
+PERSONAL_CLAIMS = frozenset({"name", "phone_number", "id_number_masked", "id_number"})
 
 
 def parse_claims_parameter(raw: str | None) -> dict[str, dict[str, Any]] | None:
@@ -74,24 +102,70 @@ def essential_acr_values(claims: dict[str, dict[str, Any]] | None) -> list[str] 
     return None
 
 
-def account_claims(account: Account) -> dict[str, Any]:
-    """Every user claim this account can provide, by name."""
-    return {
+def essential_levels(claims: dict[str, dict[str, Any]] | None) -> list[str] | None:
+    """The values of an essential ``verification_level`` claim request, or None."""
+    for target in ("id_token", "userinfo"):
+        request = ((claims or {}).get(target) or {}).get("verification_level")
+        if request and request.get("essential"):
+            if "values" in request:
+                return [str(v) for v in request["values"]]
+            if "value" in request:
+                return [str(request["value"])]
+    return None
+
+
+def verified_claims_request(requested: dict[str, Any] | None) -> list[str] | None:
+    """The claim names inside a ``verified_claims`` request (OIDC4IDA section 5), or None."""
+    request = (requested or {}).get(VERIFIED_CLAIMS)
+    if not isinstance(request, dict):
+        return None
+    inner = request.get("claims")
+    if not isinstance(inner, dict):
+        return []
+    return [name for name in inner if name in CLAIMS_IN_VERIFIED_CLAIMS]
+
+
+class ClaimSource(Protocol):
+    """Where claim values come from (``idp.identity.people.People``)."""
+
+    def profile(self, account: Account) -> Profile: ...
+
+    def registry_evidence(self, account: Account) -> Verification | None: ...
+
+
+def account_claims(account: Account, profile: Profile | None) -> dict[str, Any]:
+    """Every user claim this account can provide, by name (personal ones only with a profile)."""
+    values: dict[str, Any] = {
         "sub": account.subject,
-        "name": account.name,
         "preferred_username": account.username,
         "updated_at": int(account.updated_at.timestamp()),
+        "user_type": account.user_type,
+        "verification_level": account.verification_level,
+        "verified_at": int(account.verified_at.timestamp()) if account.verified_at else None,
+        "phone_number_verified": bool(account.phone_verified) if account.phone_sealed else None,
     }
+    if profile is not None:
+        values["name"] = profile.name
+        values["phone_number"] = f"+86{profile.phone}" if profile.phone else None
+        values["id_number"] = profile.id_number
+        values["id_number_masked"] = (
+            mask_id_number(profile.id_number) if profile.id_number else None
+        )
+    return values
 
 
 def requested_claims(
     scopes: Iterable[str], claims_request: dict[str, dict[str, Any]] | None
 ) -> list[str]:
     """Every user claim an authorization request asks for, other than ``sub``: through its
-    scopes and through the ``claims`` parameter, for the ID token and for userinfo."""
+    scopes and through the ``claims`` parameter (verified claims included), for the ID token
+    and for userinfo."""
     scopes = list(scopes)
-    names = claim_names_for(scopes, (claims_request or {}).get("id_token"))
-    names += claim_names_for(scopes, (claims_request or {}).get("userinfo"))
+    names: list[str] = []
+    for target in ("id_token", "userinfo"):
+        requested = (claims_request or {}).get(target)
+        names += claim_names_for(scopes, requested)
+        names += verified_claims_request(requested) or []
     return [name for name in dict.fromkeys(names) if name != "sub"]
 
 
@@ -106,22 +180,113 @@ def claim_names_for(scopes: Iterable[str], requested: dict[str, Any] | None) -> 
     return list(dict.fromkeys(names))
 
 
-def release(
-    account: Account,
-    scopes: Iterable[str],
-    requested: dict[str, Any] | None,
-    allowed: Iterable[str] | None = None,
-) -> dict[str, Any]:
-    """The user claims for a token or userinfo answer: those the scopes and the ``claims``
-    request name, limited to ``allowed`` (what the person consented to; ``sub`` always goes).
-    Claims without a value are omitted."""
-    available = account_claims(account)
-    permitted = None if allowed is None else {"sub", *allowed}
-    released: dict[str, Any] = {}
-    for name in claim_names_for(scopes, requested):
-        if permitted is not None and name not in permitted:
-            continue
-        value = available.get(name)
-        if value is not None and value != "":
-            released[name] = value
-    return released
+class ClaimReleaser:
+    """Builds the user claims of ID tokens, userinfo and introspection answers."""
+
+    def __init__(self, source: ClaimSource, trust_framework: str, subjects: Subjects) -> None:
+        self.source = source
+        self.trust_framework = trust_framework
+        self.subjects = subjects
+
+    def release(
+        self,
+        account: Account,
+        scopes: Iterable[str],
+        requested: dict[str, Any] | None,
+        allowed: Collection[str] | None = None,
+    ) -> dict[str, Any]:
+        """The user claims the scopes and the ``claims`` request name, limited to ``allowed``
+        (what the person consented to; ``sub`` always goes). Claims without a value are
+        omitted. Personal data is opened only when a personal claim goes out."""
+        permitted = None if allowed is None else {"sub", *allowed}
+        names = [
+            name
+            for name in claim_names_for(scopes, requested)
+            if permitted is None or name in permitted
+        ]
+        inner = verified_claims_request(requested)
+        if inner is not None:
+            inner = [n for n in inner if permitted is None or n in permitted]
+        wants_personal = PERSONAL_CLAIMS.intersection(names) or inner
+        profile = self.source.profile(account) if wants_personal else None
+        available = account_claims(account, profile)
+        released: dict[str, Any] = {}
+        for name in names:
+            value = available.get(name)
+            if value is not None and value != "":
+                released[name] = value
+        if inner is not None:
+            verified = self._verified_claims(account, available, inner)
+            if verified is not None:
+                released[VERIFIED_CLAIMS] = verified
+        return released
+
+    def for_grant(
+        self, grant: Grant, scopes: Iterable[str], requested: dict[str, Any] | None
+    ) -> dict[str, Any]:
+        """The claims of a token or userinfo answer for this grant, ``sub`` included: the
+        person's, or for a company login the company's with who acts and what they may do."""
+        scopes = list(scopes)
+        if grant.entity is None or grant.delegation is None:
+            claims = self.release(grant.account, scopes, requested, grant.released_claims)
+            claims["sub"] = self.subjects.for_client(grant.client, grant.account.subject)
+            return claims
+        return self.company_claims(grant, scopes)
+
+    def company_claims(self, grant: Grant, scopes: list[str]) -> dict[str, Any]:
+        """Legal-person issue, item 5: ``sub`` is the company's own subject identifier (never
+        the USCC), ``act`` (RFC 8693 4.1) the handler, with their name only when ``profile``
+        was granted and the person allowed ``name``."""
+        entity, account = grant.entity, grant.account
+        assert entity is not None and grant.delegation is not None
+        act: dict[str, Any] = {
+            "sub": self.subjects.for_client(grant.client, account.subject),
+            "verification_level": account.verification_level,
+        }
+        released = grant.released_claims
+        if "profile" in scopes and (released is None or "name" in released):
+            name = self.source.profile(account).name
+            if name:
+                act["name"] = name
+        return {
+            "sub": self.subjects.for_client(grant.client, entity.subject),
+            "user_type": "legal_person",
+            "entity": {
+                "uscc": entity.uscc,
+                "name": entity.name,
+                "type": entity.entity_type,
+                "region": entity.region,
+                "verification_level": entity.verification_level,
+            },
+            "act": act,
+            "delegation": {k: grant.delegation.get(k) for k in DELEGATION_MEMBERS},
+        }
+
+    def _verified_claims(
+        self, account: Account, available: dict[str, Any], names: list[str]
+    ) -> dict[str, Any] | None:
+        """OIDC4IDA 1.0 section 5: the claims the population registry confirmed, with the
+        record as ``electronic_record`` evidence. Nothing when the registry never matched."""
+        evidence = self.source.registry_evidence(account)
+        if evidence is None or not names:
+            return None
+        when = evidence.created_at.strftime("%Y-%m-%dT%H:%M:%SZ")
+        record: dict[str, Any] = {
+            "type": "electronic_record",
+            "check_details": [{"check_method": "data", "txn": evidence.reference or evidence.id}],
+            "time": when,
+            "record": {"type": evidence.source, "source": {"name": evidence.source}},
+        }
+        claims = {n: available[n] for n in names if available.get(n)}
+        if not claims:
+            return None
+        return {
+            "verification": {
+                "trust_framework": self.trust_framework,
+                "time": when,
+                "verification_process": evidence.id,
+                "evidence": [record],
+                "assurance_level": account.verification_level,
+            },
+            "claims": claims,
+        }

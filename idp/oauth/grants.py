@@ -129,7 +129,13 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
 
     def authenticate_user(self, refresh_token: IssuedToken) -> Account | None:
         account = refresh_token.grant.account
-        return account if account.active else None
+        if not account.active:
+            return None
+        grant = refresh_token.grant
+        if grant.entity_id is not None and not self.provider.recheck_delegation(grant):
+            # RFC 6749 5.2: the grant no longer holds (legal-person issue, item 6).
+            raise InvalidGrantError("The authority to act for the company has ended.")
+        return account
 
     def revoke_old_credential(self, refresh_token: IssuedToken) -> None:
         """Rotation happens in ``save_token`` together with storing the new token."""

@@ -13,10 +13,13 @@ from idp.oauth.keys import KeyRing
 
 
 class IdTokenFactory:
-    def __init__(self, keys: KeyRing, issuer: str, ttl: int) -> None:
+    def __init__(
+        self, keys: KeyRing, issuer: str, ttl: int, claims: claims_module.ClaimReleaser
+    ) -> None:
         self.keys = keys
         self.issuer = issuer
         self.ttl = ttl
+        self.claims = claims
 
     def create(
         self,
@@ -36,7 +39,6 @@ class IdTokenFactory:
         now = int(time.time())
         payload: dict[str, Any] = {
             "iss": self.issuer,
-            "sub": grant.account.subject,
             "aud": client.client_id,
             "exp": now + self.ttl,
             "iat": now,
@@ -54,6 +56,6 @@ class IdTokenFactory:
             payload["at_hash"] = create_half_hash(access_token, alg).decode()
         scopes = (scope if scope is not None else grant.scope).split()
         requested = (grant.claims or {}).get("id_token")
-        released = claims_module.release(grant.account, scopes, requested, grant.released_claims)
+        released = self.claims.for_grant(grant, scopes, requested)
         payload.update(released)
-        return self.keys.sign(payload, alg), sorted({"sub", *released})
+        return self.keys.sign(payload, alg), sorted(released)

@@ -33,28 +33,32 @@ class IntrospectionEndpoint(_IntrospectionEndpoint):
 
     def introspect_token(self, token: IssuedToken) -> dict[str, Any]:
         """``username`` (RFC 7662 2.2) is the person's ``preferred_username``: it is only told
-        to a portal the person released that claim to (claim-level consent)."""
+        to a portal the person released that claim to (claim-level consent). A company login
+        answers with the company claims of its ID token instead (``sub`` is the company's)."""
         grant = token.grant
         released = grant.released_claims
-        shares_username = released is None or "preferred_username" in released
-        self.provider.record_disclosure(
-            grant, "introspection", ["sub", "username"] if shares_username else ["sub"]
-        )
-        answer = {
+        answer: dict[str, Any] = {
             "active": True,
             "scope": token.get_scope(),
             "client_id": grant.client_id,
-            "username": grant.account.username,
             "token_type": "Bearer" if token.kind == "access_token" else "refresh_token",
             "exp": int(token.expires_at.timestamp()),
             "iat": int(token.row.issued_at.timestamp()),
-            "sub": grant.account.subject,
+            "sub": self.provider.subjects.for_client(grant.client, grant.account.subject),
             "aud": grant.client_id,
             "iss": self.provider.issuer,
             "auth_time": grant.auth_time,
             "acr": grant.acr,
             "sid": grant.sid,
         }
-        if not shares_username:
-            del answer["username"]
-        return answer
+        if grant.entity is not None and grant.delegation is not None:
+            company = self.provider.claims.company_claims(grant, token.get_scope().split())
+            answer.update(company)
+            told = sorted(company)
+        elif released is None or "preferred_username" in released:
+            answer["username"] = grant.account.username
+            told = ["sub", "username"]
+        else:
+            told = ["sub"]
+        self.provider.record_disclosure(grant, "introspection", told)
+        return {key: value for key, value in answer.items() if value is not None}

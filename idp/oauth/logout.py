@@ -76,7 +76,7 @@ def validate_end_session(
         if client_id is not None and client_id not in audiences:
             raise InvalidLogoutRequest("client_id does not match the id_token_hint")
         client_id = client_id or (audiences[0] if len(audiences) == 1 else None)
-        subject = claims["sub"]
+        subject = _person_subject(claims)
         sid = claims.get("sid") if isinstance(claims.get("sid"), str) else None
     client = find_client(client_id) if client_id else None
     if client_id is not None and client is None:
@@ -119,3 +119,11 @@ def logout_token(
     if sid:
         claims["sid"] = sid
     return keys.sign(claims, client.id_token_signed_response_alg or "RS256", typ="logout+jwt")
+
+
+def _person_subject(claims: dict[str, Any]) -> str:
+    """Who logged in: ``sub``, or for a company login the person acting (``act.sub``)."""
+    act = claims.get("act")
+    if isinstance(act, dict) and isinstance(act.get("sub"), str):
+        return str(act["sub"])
+    return str(claims["sub"])

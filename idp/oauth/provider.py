@@ -12,15 +12,20 @@ from __future__ import annotations
 import logging
 import secrets
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import redis
 from sqlalchemy import select, update
 
 from idp.config import Config
-from idp.identity import agreements, disclosures
+from idp.identity import agreements, disclosures, levels
+from idp.identity.entities import Entities, Option
 from idp.identity.passwords import Passwords
+from idp.identity.people import Checked, People
+from idp.identity.personal_data import PersonalData
+from idp.identity.sms import SmsCodes
+from idp.identity.verifiers import Result, build_verifier
 from idp.models import (
     Account,
     AgreementAcceptance,
@@ -39,7 +44,11 @@ from idp.oauth.authorize import AuthorizationRequest, Progress
 from idp.oauth.backchannel import BackchannelDispatcher
 from idp.oauth.client_auth import PrivateKeyJWT
 from idp.oauth.discovery import metadata
-from idp.oauth.errors import AccessDeniedError, OAuth2Error
+from idp.oauth.errors import (
+    AccessDeniedError,
+    OAuth2Error,
+    UnmetAuthenticationRequirementsError,
+)
 from idp.oauth.grants import (
     AuthorizationCodeGrant,
     OpenIDTokenExtension,
@@ -54,11 +63,12 @@ from idp.oauth.requests import ProtocolRequest, ProtocolResponse
 from idp.oauth.responses import AuthorizationResponse
 from idp.oauth.revocation import RevocationEndpoint
 from idp.oauth.server import AuthorizationServer
+from idp.oauth.subjects import Subjects
 from idp.oauth.tokens import TokenService
 from idp.oauth.userinfo import userinfo
 from idp.store import ShortLivedStore
 from idp.store.connection import is_embedded
-from idp.store.ratelimit import LoginThrottle
+from idp.store.ratelimit import HourlyLimit, LoginThrottle
 from idp.store.sessions import LoginSession, SessionStore
 
 log = logging.getLogger(__name__)
@@ -101,7 +111,26 @@ class Provider:
             refresh_idle_ttl=config.REFRESH_TOKEN_IDLE_TTL,
             absolute_ttl=config.REFRESH_TOKEN_ABSOLUTE_TTL,
         )
-        self.id_tokens = IdTokenFactory(self.keys, self.issuer, config.ID_TOKEN_TTL)
+        self.personal_data = PersonalData.from_settings(
+            config.DATA_KEY, config.DATA_INDEX_KEY, config.keys_path
+        )
+        self.people = People(db, self.personal_data, self.passwords, build_verifier(config))
+        self.subjects = Subjects(self.personal_data)
+        self.claims = claims_module.ClaimReleaser(
+            self.people, config.TRUST_FRAMEWORK, self.subjects
+        )
+        self.entities = Entities(
+            db,
+            self.people,
+            self.people.verifier,
+            max_administrators=config.ENTITY_MAX_ADMINISTRATORS,
+            grant_days=config.HANDLER_GRANT_DAYS,
+        )
+        self.sms = SmsCodes.from_config(config, redis_client)
+        self.verification_failures = HourlyLimit(
+            redis_client, "verify", config.VERIFY_ATTEMPTS_PER_HOUR
+        )
+        self.id_tokens = IdTokenFactory(self.keys, self.issuer, config.ID_TOKEN_TTL, self.claims)
         self.codes = ShortLivedStore(redis_client, "code", hash_ids=True)
         self.interactions = ShortLivedStore(redis_client, "interaction")
         self.sessions = SessionStore(
@@ -114,7 +143,7 @@ class Provider:
             lock=config.LOGIN_LOCK_FAILURES,
             per_address_hour=config.LOGIN_ADDRESS_FAILURES_PER_HOUR,
         )
-        self.metadata = metadata(self.issuer, UI_LOCALES)
+        self.metadata = metadata(self.issuer, UI_LOCALES, config.TRUST_FRAMEWORK)
         self.sensitive_claims = claims_module.BUILTIN_SENSITIVE_CLAIMS | config.sensitive_claims
         self.server = self._build_server()
         self.backchannel = BackchannelDispatcher(
@@ -235,6 +264,10 @@ class Provider:
             )
         claim_request = self.claim_request(request)
         consent = self.find_consent(account.id, client.client_id) if account else None
+        if session is not None:
+            # The portal knows the person by its own (possibly pairwise) ``sub``: compare the
+            # id_token_hint with that.
+            session = replace(session, subject=self.subjects.for_client(client, session.subject))
         try:
             step = authorize.next_step(
                 request,
@@ -248,13 +281,30 @@ class Provider:
                     trusted=client.trusted,
                     forced="consent" in request.prompt,
                 ),
+                required=authorize.required_level(request, client),
+                reachable=self.people.reachable(account) if account else None,
             )
         except OAuth2Error as error:
             return self.error_response(request.to_dict(), error)
         if step == "issue":
             assert session is not None and account is not None and session_id is not None
             released = consent_policy.released_claims(claim_request, consent)
-            return self._issue_code(request, session_id, session, account, client, released)
+            acting: Option | None = None
+            if progress.acting_as not in (None, "self"):
+                acting = next(
+                    (
+                        option
+                        for option in self.acting_options(request, account)
+                        if option.entity.id == progress.acting_as and option.delegation
+                    ),
+                    None,
+                )
+                if acting is None:
+                    return self.error_response(
+                        request.to_dict(),
+                        AccessDeniedError("The person may no longer act for this company."),
+                    )
+            return self._issue_code(request, session_id, session, account, client, released, acting)
         interaction = Interaction(
             id=secrets.token_urlsafe(24),
             request=request,
@@ -447,6 +497,139 @@ class Provider:
             )
         return True
 
+    def accept_agreements(
+        self,
+        account: Account,
+        *,
+        client_id: str | None,
+        ip_address: str | None,
+        user_agent: str | None,
+    ) -> list[str]:
+        """Record acceptance of every agreement the account must accept or be told about: at
+        registration, where the form's ``accept_agreement`` tick covers the texts it showed.
+        Returns the kinds recorded."""
+        recorded: list[str] = []
+        while (requirement := self.pending_agreement(account)) is not None:
+            if requirement.kind in recorded:
+                break
+            with self.db.transaction() as session:
+                agreements.record(
+                    session,
+                    account_id=account.id,
+                    version=requirement.version,
+                    action="accepted" if requirement.mode == "accept" else "notified",
+                    ip_address=ip_address,
+                    user_agent=user_agent,
+                    client_id=client_id,
+                )
+            recorded.append(requirement.kind)
+        return recorded
+
+    def agreement_links(self, user_type: str) -> list[tuple[str, str]]:
+        """Titles of the agreements that apply to ``user_type``, with where to read them."""
+        return [
+            (kind.title, f"/terms#{kind.kind}")
+            for kind in agreements.kinds_for(self.db.session(), user_type)
+        ]
+
+    # -- real-name verification --------------------------------------------------------------
+    def verify_identity(
+        self,
+        account: Account,
+        method: str,
+        extra: dict[str, str],
+        *,
+        ip_address: str | None,
+    ) -> Checked:
+        """Check the account's identity elements with ``method``'s authority (the registry
+        first, when a second authority is asked for before the registry ever matched)."""
+        if method != levels.REGISTRY_CHECK and not levels.at_least(
+            account.verification_level, "L2"
+        ):
+            first = self.people.verify(account, levels.REGISTRY_CHECK, {})
+            self._audit_check(account, first, ip_address)
+            if first.result != Result.MATCH:
+                return first
+        checked = self.people.verify(account, method, extra)
+        self._audit_check(account, checked, ip_address)
+        return checked
+
+    def _audit_check(self, account: Account, checked: Checked, ip_address: str | None) -> None:
+        self.audit(
+            "identity_verified" if checked.result == Result.MATCH else "identity_check_failed",
+            actor=account.id,
+            account_id=account.id,
+            ip_address=ip_address,
+            details={
+                "check": checked.verdict.check if checked.verdict else None,
+                "result": checked.result.value,
+                "level_before": checked.level_before,
+                "level_after": checked.level_after,
+            },
+        )
+
+    # -- acting for a company (legal-person issue) -------------------------------------------
+    def required_matters(self, request: AuthorizationRequest, client: Client) -> list[str]:
+        """What a company login is for: the classes the request names, else those the portal
+        serves."""
+        return list(request.matters or client.matters or [])
+
+    def acting_options(self, request: AuthorizationRequest, account: Account) -> list[Option]:
+        client = self.find_client(request.client_id)
+        if client is None:
+            return []
+        entity_ids = {role.entity_id for role in self.entities.roles_of(account.id)}
+        entity_ids |= {grant.entity_id for grant in self.entities.grants_of(account.id)}
+        session = self.db.session()
+        pending = {
+            entity_id
+            for entity_id in entity_ids
+            if (requirement := agreements.pending(session, entity_id, "legal_person"))
+            and requirement.mode == "accept"
+        }
+        return self.entities.options(
+            account,
+            self.required_matters(request, client),
+            client.region,
+            pending_agreement=pending,
+        )
+
+    def recheck_delegation(self, grant: Grant) -> bool:
+        """At every refresh of a company login (legal-person issue, item 6): the role or handler
+        grant must still hold; a narrower one narrows the login, none revokes it."""
+        current = self.entities.current(grant)
+        if current is None:
+            self.tokens.revoke_grant(grant.id, "delegation_ended")
+            return False
+        snapshot = {**(grant.delegation or {}), **current.claim()}
+        if snapshot != grant.delegation:
+            with self.db.transaction() as session:
+                row = session.get(Grant, grant.id)
+                assert row is not None
+                row.delegation = snapshot
+            grant.delegation = snapshot
+        return True
+
+    def give_up_step_up(self, interaction: Interaction) -> AuthorizationResponse | None:
+        """The person cannot reach the level the portal requires (OIDC Core 3.1.2.6)."""
+        if not self.take_step(interaction):
+            return None
+        return self.error_response(
+            interaction.request.to_dict(),
+            UnmetAuthenticationRequirementsError(
+                "The person could not verify their identity to the level the portal requires."
+            ),
+        )
+
+    def required_level(self, request: AuthorizationRequest) -> str | None:
+        client = self.find_client(request.client_id)
+        if client is None:
+            return None
+        try:
+            return authorize.required_level(request, client)
+        except OAuth2Error:
+            return None
+
     # -- disclosures -------------------------------------------------------------------------
     def record_disclosure(self, grant: Grant, channel: str, claims: list[str]) -> None:
         """Append to the tamper-evident disclosure log (claim names, never values)."""
@@ -467,7 +650,20 @@ class Provider:
         account: Account,
         client: Client,
         released_claims: list[str],
+        acting: Option | None = None,
     ) -> AuthorizationResponse:
+        company: dict[str, Any] = {}
+        if acting is not None and acting.delegation is not None:
+            snapshot = {
+                **acting.delegation.claim(),
+                "requested_matters": self.required_matters(request, client),
+                "region": client.region,
+            }
+            company = {
+                "entity_id": acting.entity.id,
+                "delegation_source": acting.delegation.source,
+                "delegation": snapshot,
+            }
         grant = self.tokens.create_grant(
             account=account,
             client=client,
@@ -476,9 +672,19 @@ class Provider:
             released_claims=released_claims,
             sid=session.sid,
             auth_time=session.auth_time,
-            acr=session.acr,
+            acr=account.acr,
             amr=session.amr,
+            **company,
         )
+        if company:
+            self.audit(
+                "company_login",
+                actor=account.id,
+                account_id=account.id,
+                client_id=client.client_id,
+                entity_id=company["entity_id"],
+                details={"role": company["delegation"]["role"], "grant_id": grant.id},
+            )
         code = secrets.token_urlsafe(32)  # 256 bits (RFC 6749 10.10 asks for at least 128)
         self.codes.put(
             code,
@@ -491,7 +697,7 @@ class Provider:
                 "code_challenge": request.code_challenge,
                 "code_challenge_method": request.code_challenge_method,
                 "auth_time": session.auth_time,
-                "acr": session.acr,
+                "acr": account.acr,
                 "amr": session.amr,
             },
             ttl=self.config.AUTHORIZATION_CODE_TTL,
@@ -542,7 +748,11 @@ class Provider:
                 client = db_session.get(Client, client_id)
                 if client is not None:
                     self.backchannel.enqueue(
-                        db_session, client, subject=session.subject, sid=session.sid, reason=reason
+                        db_session,
+                        client,
+                        subject=self.subjects.for_client(client, session.subject),
+                        sid=session.sid,
+                        reason=reason,
                     )
         self.backchannel.wake()
         self.audit(
@@ -567,7 +777,7 @@ class Provider:
                         self.backchannel.enqueue(
                             db_session,
                             client,
-                            subject=account.subject,
+                            subject=self.subjects.for_client(client, account.subject),
                             sid=session.sid,
                             reason=reason,
                         )
@@ -581,7 +791,11 @@ class Provider:
                 client = db_session.get(Client, client_id)
                 if client is not None and client_id not in notified:
                     self.backchannel.enqueue(
-                        db_session, client, subject=account.subject, sid=None, reason=reason
+                        db_session,
+                        client,
+                        subject=self.subjects.for_client(client, account.subject),
+                        sid=None,
+                        reason=reason,
                     )
             db_session.execute(
                 update(Grant)
@@ -611,11 +825,23 @@ class Provider:
             "account_reinstated", actor=actor, account_id=account.id, details={"reason": reason}
         )
 
+    def reset_password(self, account: Account, password: str, ip_address: str | None) -> None:
+        """A new password after recovery by SMS code: every session and token of the account
+        ends (whoever knew the old password is out) and the portals are told."""
+        with self.db.transaction() as session:
+            row = session.get(Account, account.id)
+            assert row is not None
+            row.password_hash = self.passwords.hash(password)
+            row.password_changed_at = utcnow()
+            row.security_stamp += 1
+        self._end_everything(account, "password_reset")
+        self.audit("password_reset", actor=account.id, account_id=account.id, ip_address=ip_address)
+
     def cancel_account(self, account: Account) -> None:
         """Natural-person agreement clause 8: the person cancels. Sessions and tokens end, the
         portals are told, and the account row with every personal datum is deleted. Audit,
         agreement evidence and disclosure records keep only the pseudonymous account id; the
-        username (later: the ID number) is free to register again as a new account."""
+        ID number, the phone number and the username are free to register again."""
         self._end_everything(account, "cancellation")
         with self.db.transaction() as session:
             row = session.get(Account, account.id)
@@ -634,7 +860,7 @@ class Provider:
         return self.server.create_endpoint_response("revocation", request)
 
     def userinfo(self, request: ProtocolRequest) -> ProtocolResponse:
-        return userinfo(request, self.tokens, self.record_disclosure)
+        return userinfo(request, self.tokens, self.claims, self.record_disclosure)
 
     # -- audit -------------------------------------------------------------------------------
     def audit(
@@ -646,6 +872,7 @@ class Provider:
         client_id: str | None = None,
         ip_address: str | None = None,
         details: dict[str, Any] | None = None,
+        entity_id: str | None = None,
     ) -> None:
         with self.db.transaction() as session:
             session.add(
@@ -656,6 +883,7 @@ class Provider:
                     client_id=client_id,
                     ip_address=ip_address,
                     details=details or {},
+                    entity_id=entity_id,
                 )
             )
         log.info("audit %s account=%s client=%s", action, account_id, client_id)

@@ -64,6 +64,8 @@ class IssuedToken:
         grant = self.row.grant
         if grant.revoked_at is not None or not grant.client.active:
             return True
+        if grant.delegation_expired(utcnow()):
+            return True
         if not grant.account.active or grant.account.security_stamp != grant.security_stamp:
             return True
         if self.kind == "refresh_token":
@@ -97,7 +99,11 @@ class TokenService:
         auth_time: int,
         acr: str | None,
         amr: list[str],
+        entity_id: str | None = None,
+        delegation_source: str | None = None,
+        delegation: dict[str, Any] | None = None,
     ) -> Grant:
+        """``entity_id`` and the delegation make it a company login (legal-person issue)."""
         with self.db.transaction() as session:
             grant = Grant(
                 account_id=account.id,
@@ -111,6 +117,9 @@ class TokenService:
                 amr=amr,
                 security_stamp=account.security_stamp,
                 expires_at=utcnow() + timedelta(seconds=self.absolute_ttl),
+                entity_id=entity_id,
+                delegation_source=delegation_source,
+                delegation=delegation,
             )
             session.add(grant)
         return grant

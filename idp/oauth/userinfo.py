@@ -52,6 +52,7 @@ def extract_bearer(request: ProtocolRequest) -> tuple[str | None, ProtocolRespon
 def userinfo(
     request: ProtocolRequest,
     tokens: TokenService,
+    claims: claims_module.ClaimReleaser,
     record_disclosure: Callable[[Grant, str, list[str]], None],
 ) -> ProtocolResponse:
     value, problem = extract_bearer(request)
@@ -66,7 +67,6 @@ def userinfo(
         return _bearer_error(403, "insufficient_scope", "The token was not issued for openid.")
     grant = token.grant
     requested = (grant.claims or {}).get("userinfo")
-    body = claims_module.release(grant.account, scopes, requested, grant.released_claims)
-    body["sub"] = grant.account.subject
+    body = claims.for_grant(grant, scopes, requested)
     record_disclosure(grant, "userinfo", sorted(body))
     return ProtocolResponse(200, body, NO_STORE)

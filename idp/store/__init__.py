@@ -1,4 +1,4 @@
-"""Short-lived state in Redis: authorization codes, interactions, sessions, rate limits.
+"""Short-lived state in Redis: authorization codes, interactions, sessions, rate limits, SMS codes.
 
 Each kind of state sits behind a small class with the adapter verbs of node-oidc-provider
 (``put``, ``get``, ``consume``, ``delete``). Values are JSON; keys are namespaced and, where the
@@ -7,5 +7,6 @@ identifier is a bearer secret (authorization codes), hashed before use.
 
 from idp.store.connection import StoreUnavailable, connect
 from idp.store.kv import ShortLivedStore
+from idp.store.otp import Issue, OneTimeCodes
 
-__all__ = ["ShortLivedStore", "StoreUnavailable", "connect"]
+__all__ = ["Issue", "OneTimeCodes", "ShortLivedStore", "StoreUnavailable", "connect"]

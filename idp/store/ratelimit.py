@@ -82,3 +82,35 @@ class LoginThrottle:
 
     def unlock(self, username: str) -> None:
         self.client.delete(self._account_key(username))
+
+
+class HourlyLimit:
+    """At most ``limit`` counted events an hour per key (a fixed window from the first event).
+
+    Used for failed identity verifications (a registry is not an oracle to probe names and ID
+    numbers against). Keys are hashed: they may be account ids or addresses.
+    """
+
+    def __init__(self, client: redis.Redis, namespace: str, limit: int) -> None:
+        self.client = client
+        self.namespace = namespace
+        self.limit = limit
+
+    def _key(self, key: str) -> str:
+        return f"idp:limit:{self.namespace}:{digest(key)}"
+
+    def exceeded(self, key: str) -> int:
+        """0 when another event is allowed, else the seconds until the window ends."""
+        pipe = self.client.pipeline(transaction=False)
+        pipe.get(self._key(key))
+        pipe.ttl(self._key(key))
+        count, ttl = pipe.execute()
+        if count is not None and int(count) >= self.limit:
+            return max(1, int(ttl))
+        return 0
+
+    def count(self, key: str) -> None:
+        pipe = self.client.pipeline(transaction=True)
+        pipe.set(self._key(key), 0, ex=3600, nx=True)
+        pipe.incr(self._key(key))
+        pipe.execute()

@@ -134,6 +134,24 @@ class SessionStore:
         self.client.srem(self._account_key(session.account_id), session_digest)
         return session
 
+    def list_for(self, account_id: str) -> list[LoginSession]:
+        """The live sessions of an account (for administrators), oldest first; reading them
+        neither extends nor ends them."""
+        members = sorted(
+            m.decode() if isinstance(m, bytes) else str(m)
+            for m in self.client.smembers(self._account_key(account_id))
+        )
+        if not members:
+            return []
+        now = int(time.time())
+        found = []
+        for raw in self.client.mget([self._key_for_digest(m) for m in members]):
+            if raw:
+                session = LoginSession(**json.loads(raw))
+                if now - session.created_at < self.absolute_ttl:
+                    found.append(session)
+        return sorted(found, key=lambda s: s.created_at)
+
     def destroy_all(self, account_id: str) -> list[LoginSession]:
         """End every session of an account (suspension, cancellation); returns those that lived."""
         ended = []

@@ -12,6 +12,7 @@ def init_app(app: Flask, provider: Provider) -> None:
         account,
         agreements,
         authorize,
+        companies,
         discovery,
         health,
         interaction,
@@ -36,8 +37,28 @@ def init_app(app: Flask, provider: Provider) -> None:
         health,
         agreements,
         account,  # the user space (/account)
+        companies,  # legal persons in the user space (/account/companies)
     ):
+        app.register_blueprint(module.bp)
+    # The administration console (/admin, docs/administration.md).
+    from idp.views.admin import accounts as admin_accounts
+    from idp.views.admin import agreements as admin_agreements
+    from idp.views.admin import audit as admin_audit
+    from idp.views.admin import console as admin_console
+
+    for module in (admin_console, admin_accounts, admin_agreements, admin_audit):
         app.register_blueprint(module.bp)
     # Back-channel endpoints authenticate the client instead; /authorize may be POSTed by portals.
     for module in (token, userinfo, revocation, introspection, authorize):
+        web.csrf.exempt(module.bp)
+
+    # Portals (docs/portals.md). Dynamic registration (RFC 7591/7592) and the admin JSON API
+    # authenticate with bearer tokens, never cookies, so they need no CSRF token.
+    from idp.views import registration
+    from idp.views.admin import api as admin_api
+    from idp.views.admin import portals as admin_portals
+
+    app.register_blueprint(admin_portals.bp)  # the console pages (/admin/portals)
+    for module in (registration, admin_api):
+        app.register_blueprint(module.bp)
         web.csrf.exempt(module.bp)

@@ -7,6 +7,11 @@
 - What each portal received and when (PIPL article 44, the right to know; natural-person
   agreement clause 5): claim names from the disclosure log, never their values.
 - Cancellation of the account (natural-person agreement clause 8; PIPL article 47).
+- Real-name data (clause 4(3): keep it current): the masked profile and the verification evidence,
+  a new phone number (SMS code to it, password re-entered), further verification (to L3), a
+  corrected name or ID number (the level drops until the registry confirms it again).
+- Registration outside a portal login (``/account/register``) and password recovery by SMS code
+  to the account's phone (``/account/recover``).
 
 Every page needs the SSO session; without it the person is sent to ``/account/login`` and back
 to a local ``/account`` path only (no open redirect, RFC 9700 section 4.11). Names are masked
@@ -15,18 +20,34 @@ on screen. Every POST carries the CSRF token and answers with a 303.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
+from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Blueprint, Response, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    flash,
+    get_flashed_messages,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext
 
+from idp.identity import documents
 from idp.identity.login import authenticate
+from idp.identity.password_policy import check_password
+from idp.identity.people import Application
+from idp.identity.sms import SmsUnavailable
 from idp.models import Account
-from idp.views import cookies
+from idp.views import cookies, realname
 from idp.views.interaction import SCOPE_DESCRIPTIONS, describe_claim
-from idp.views.password_login import log_in
+from idp.views.password_login import log_in, start_session_for
 from idp.views.web import provider
 
 bp = Blueprint("account", __name__, url_prefix="/account")
@@ -36,13 +57,6 @@ DISPLAY_TIMEZONE = timezone(timedelta(hours=8))
 MAX_NEXT_LENGTH = 512
 MAX_CLIENT_ID_LENGTH = 64
 
-USER_TYPES = {
-    "natural_person": lazy_gettext("Natural person"),
-    "legal_person": lazy_gettext("Legal person (organisation)"),
-}
-VERIFICATION_LEVELS = {
-    "L0": lazy_gettext("L0: declared by you, not verified"),
-}
 CHANNELS = {
     "id_token": lazy_gettext("ID token (at login)"),
     "userinfo": lazy_gettext("User information request"),
@@ -53,13 +67,6 @@ ACTIONS = {
     "notified": lazy_gettext("Notified"),
 }
 describe = describe_claim
-
-
-def mask_name(name: str | None) -> str:
-    """Only the first character, the rest as ``*`` (王小明 -> 王**)."""
-    if not name:
-        return ""
-    return name[0] + "*" * (len(name) - 1)
 
 
 def shown_time(value: datetime) -> dict[str, str]:
@@ -92,6 +99,20 @@ def _to_login(target: str | None = None) -> Response:
     return redirect(url_for("account.login", next=target), 303)
 
 
+def signed_in(view: Callable[[Account], Any]) -> Callable[[], Any]:
+    """A user-space page for the logged-in person; anyone else goes to the login first and
+    comes back to the same page."""
+
+    @functools.wraps(view)
+    def wrapper() -> Any:
+        account = _signed_in()
+        if account is None:
+            return _to_login(None if request.method == "GET" else request.path)
+        return view(account)
+
+    return wrapper
+
+
 @bp.after_request
 def _no_store(response: Response) -> Response:
     # Personal data: never kept in shared or browser caches.
@@ -112,6 +133,8 @@ def _render_login(
             client_name=None,
             action_url=url_for("account.login", next=safe_next(request.args.get("next"))),
             cancel_url=None,
+            register_url=url_for("account.register_page"),
+            recover_url=url_for("account.recover_page"),
             username=username,
             error=error,
         ),
@@ -165,16 +188,18 @@ def overview() -> Response | str:
     account = _signed_in()
     if account is None:
         return _to_login()
-    level = account.verification_level
+    masked = provider().people.profile(account).masked
     return render_template(
         "account_overview.html",
         current="overview",
-        masked_name=mask_name(account.name),
+        masked_name=masked["name"] or "",
+        masked_id_number=masked["id_number"] or "",
+        masked_phone=masked["phone"] or "",
+        id_type=str(realname.ID_TYPE_LABELS.get(account.id_type or "", "")),
         username=account.username,
-        user_type=str(USER_TYPES.get(account.user_type, account.user_type)),
-        verification_level=str(
-            VERIFICATION_LEVELS.get(level) or _("%(level)s: verified", level=level)
-        ),
+        user_type=str(realname.USER_TYPE_LABELS.get(account.user_type, account.user_type)),
+        verification_level=realname.level_label(account.verification_level),
+        verified_at=shown_time(account.verified_at) if account.verified_at else None,
     )
 
 
@@ -317,12 +342,25 @@ def cancel() -> Response | tuple[str, int]:
     if request.form.get("confirm_cancel") != "yes":
         return _render_cancel(_("Tick the box to confirm that you want to cancel."), 400)
     prov = provider()
+    if any(
+        role.role == "legal_representative" and role.entity.status != "cancelled"
+        for role in prov.entities.roles_of(account.id)
+    ):
+        # The company must not be left without its legal representative.
+        return _render_cancel(
+            _(
+                "You are the legal representative of a company registered here. Cancel the "
+                "company's account first, or have the new legal representative take it over."
+            ),
+            409,
+        )
     password = request.form.get("password", "")[:1024]
     result = authenticate(
         prov.db,
         prov.passwords,
         prov.throttle,
-        account.username,
+        lambda _identifier: account,
+        f"account:{account.id}",
         password,
         request.remote_addr or "",
     )
@@ -359,3 +397,266 @@ def cancelled() -> str:
         title=_("Account cancelled"),
         message=_("Your account has been cancelled and your personal data erased."),
     )
+
+
+# -- real-name data: verification, phone, identity (clause 4(3)) --------------------------------
+
+
+def _render_verification(account: Account, state: realname.FormState | None = None) -> Any:
+    state = state or realname.FormState()
+    evidence = [
+        {
+            "check": str(realname.CHECK_LABELS.get(row.check, row.check)),
+            "result": str(realname.RESULT_LABELS.get(row.result, row.result)),
+            "result_code": row.result,
+            "level": row.level_after,
+            "time": shown_time(row.created_at),
+            "card_last4": row.detail.get("bank_card_last4"),
+        }
+        for row in provider().people.evidence(account.id)
+    ]
+    return render_template(
+        "account_verification.html",
+        current="verification",
+        verification_level=realname.level_label(account.verification_level),
+        level_code=account.verification_level,
+        options=realname.verification_options(account, None),
+        action_url=url_for("account.verification"),
+        evidence=evidence,
+        # A notice from the registration just before (the registry was unavailable).
+        **state.context(notice=next(iter(get_flashed_messages()), None)),
+    ), state.status
+
+
+@bp.get("/verification")
+@signed_in
+def verification_page(account: Account) -> Any:
+    return _render_verification(account)
+
+
+@bp.post("/verification")
+@signed_in
+def verification(account: Account) -> Any:
+    _checked, state = realname.verify(account, None)
+    return _render_verification(account, state)
+
+
+def _confirm_password(account: Account, state: realname.FormState) -> bool:
+    """The password re-entered before a change (counted in the login throttle)."""
+    prov = provider()
+    result = authenticate(
+        prov.db,
+        prov.passwords,
+        prov.throttle,
+        lambda _identifier: account,
+        f"account:{account.id}",
+        request.form.get("password", "")[:1024],
+        request.remote_addr or "",
+    )
+    if result.account is not None:
+        return True
+    if result.failure == "throttled":
+        state.problem = _(
+            "Too many failed attempts. Try again in %(seconds)s seconds.",
+            seconds=result.wait_seconds,
+        )
+        state.status = 429
+    else:
+        state.errors["password"] = _("The password is not correct. Nothing was changed.")
+        state.status = 401
+    return False
+
+
+def _render_phone(account: Account, state: realname.FormState | None = None) -> Any:
+    state = state or realname.FormState()
+    return render_template(
+        "account_phone.html",
+        current="overview",
+        masked_phone=provider().people.profile(account).masked["phone"] or "",
+        action_url=url_for("account.phone"),
+        **state.context(),
+    ), state.status
+
+
+@bp.get("/phone")
+@signed_in
+def phone_page(account: Account) -> Any:
+    return _render_phone(account)
+
+
+@bp.post("/phone")
+@signed_in
+def phone(account: Account) -> Any:
+    """A new phone number: an SMS code sent to it proves it, and the password is re-entered."""
+    prov = provider()
+    state = realname.FormState(values={"phone": request.form.get("phone", "")[:32]})
+    if request.form.get("action") == "send_code":
+        realname.send_code(state.values["phone"], "change_phone", state)
+        return _render_phone(account, state)
+    new_phone = documents.normalize_phone(state.values["phone"])
+    if new_phone is None:
+        state.fail("phone", "format")
+        return _render_phone(account, state)
+    if not _confirm_password(account, state):
+        return _render_phone(account, state)
+    if not realname.check_code(new_phone, "change_phone", state):
+        return _render_phone(account, state)
+    problem = prov.people.change_phone(account, new_phone)
+    if problem:
+        state.fail("phone", problem, 409)
+        return _render_phone(account, state)
+    prov.audit("phone_changed", actor=account.id, account_id=account.id)
+    return redirect(url_for("account.overview"), 303)
+
+
+def _render_identity(account: Account, state: realname.FormState | None = None) -> Any:
+    state = state or realname.FormState()
+    state.values = state.values or {"id_type": account.id_type or "resident_id"}
+    return render_template(
+        "account_identity.html",
+        current="overview",
+        action_url=url_for("account.identity"),
+        id_types=[
+            {"code": code, "label": str(realname.ID_TYPE_LABELS.get(code, code))}
+            for code in documents.ID_TYPES
+        ],
+        **state.context(),
+    ), state.status
+
+
+@bp.get("/identity")
+@signed_in
+def identity_page(account: Account) -> Any:
+    return _render_identity(account)
+
+
+@bp.post("/identity")
+@signed_in
+def identity(account: Account) -> Any:
+    """A corrected name or ID number (clause 4(3)): the level drops to L1 and the population
+    registry is asked again; a mismatch changes nothing."""
+    prov = provider()
+    state = realname.FormState(values=realname.kept_values(request.form))
+    application = Application.from_form(request.form)
+    errors = application.validate()
+    for name in ("name", "id_type", "id_number"):
+        if name in errors:
+            state.fail(name, errors[name])
+    if state.errors or not _confirm_password(account, state):
+        return _render_identity(account, state)
+    before = account.verification_level
+    corrected = prov.people.correct_identity(account, application)
+    if corrected.account is None:
+        for name, code in corrected.errors.items():
+            state.fail(name, code, 409 if code == "taken" else 400)
+        return _render_identity(account, state)
+    prov.audit(
+        "identity_corrected",
+        actor=account.id,
+        account_id=account.id,
+        details={"level_before": before, "level_after": corrected.account.verification_level},
+    )
+    return redirect(url_for("account.verification_page"), 303)
+
+
+# -- registration and recovery outside a portal login -------------------------------------------
+
+
+@bp.get("/register")
+def register_page() -> Any:
+    return _render_register(realname.FormState())
+
+
+def _render_register(state: realname.FormState) -> Any:
+    return render_template(
+        "register.html",
+        client_name=None,
+        action_url=url_for("account.register"),
+        login_url=url_for("account.login_page"),
+        **realname.registration_context(state),
+    ), state.status
+
+
+@bp.post("/register")
+def register() -> Any:
+    outcome = realname.register()
+    if outcome.account is None:
+        return _render_register(outcome.state)
+    session_id = start_session_for(outcome.account, ["sms"], client_id=None, via="registration")
+    if outcome.state.notice:
+        flash(outcome.state.notice)  # told on the verification page
+    response = redirect(url_for("account.verification_page"), 303)
+    cookies.set_session(response, session_id, provider().config)
+    return response
+
+
+def _render_recover(state: realname.FormState) -> Any:
+    return render_template(
+        "account_recover.html",
+        action_url=url_for("account.recover"),
+        login_url=url_for("account.login_page"),
+        **state.context(),
+    ), state.status
+
+
+@bp.get("/recover")
+def recover_page() -> Any:
+    return _render_recover(realname.FormState())
+
+
+@bp.post("/recover")
+def recover() -> Any:
+    """Password recovery: an SMS code to the phone of the account (found by phone number or ID
+    number), then a new password. Unknown identifiers get the same answers; every session and
+    token of the account ends."""
+    prov = provider()
+    address = request.remote_addr or ""
+    identifier = request.form.get("identifier", "")[:64].strip()
+    state = realname.FormState(values={"identifier": identifier})
+    account = prov.people.find_by_identifier(identifier) if identifier else None
+    phone = prov.people.profile(account).phone if account is not None else None
+    if request.form.get("action") == "send_code":
+        if not identifier:
+            state.errors["identifier"] = _("Enter your phone number or ID number.")
+            state.status = 400
+            return _render_recover(state)
+        target = phone or documents.normalize_phone(identifier) or identifier
+        try:
+            if phone and account is not None and account.active:
+                result = prov.sms.send(phone, "recover", address)
+            else:
+                result = prov.sms.issue_without_sending(target, "recover", address)
+        except SmsUnavailable:
+            state.problem = _("The SMS could not be sent just now. Try again in a few minutes.")
+            state.status = 503
+            return _render_recover(state)
+        if not result.sent:
+            state.problem = _(
+                "A code was requested a moment ago. Try again in %(seconds)s seconds.",
+                seconds=result.wait_seconds,
+            )
+            state.status = 429
+            return _render_recover(state)
+        state.notice = _(
+            "If an account matches, a code was sent to the phone number registered with it."
+        )
+        return _render_recover(state)
+    password = request.form.get("password", "")[:1024]
+    code = (request.form.get("sms_code") or "").strip()
+    if phone is None or account is None or not code:
+        state.fail("sms_code", "wrong" if code else "required", 400)
+        return _render_recover(state)
+    profile = prov.people.profile(account)
+    problem = check_password(password, phone=profile.phone, id_number=profile.id_number)
+    if problem:
+        state.fail("password", problem)
+        return _render_recover(state)
+    if password != request.form.get("password_confirm", "")[:1024]:
+        state.fail("password_confirm", "mismatch")
+        return _render_recover(state)
+    outcome = prov.sms.check(phone, "recover", code)
+    if outcome != "ok":
+        state.fail("sms_code", outcome, 400)
+        return _render_recover(state)
+    prov.reset_password(account, password, ip_address=address)
+    return redirect(url_for("account.login_page"), 303)

@@ -14,11 +14,12 @@ from flask import Blueprint, Response, g, redirect, render_template, request, ur
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext
 
+from idp.identity import levels
 from idp.models import Account
 from idp.oauth.provider import Interaction
 from idp.oauth.responses import AuthorizationResponse
-from idp.views import cookies
-from idp.views.password_login import log_in
+from idp.views import cookies, realname
+from idp.views.password_login import log_in, log_in_with_code, start_session_for
 from idp.views.web import allow_form_redirect_to, authorization_response, error_page, provider
 
 bp = Blueprint("interaction", __name__, url_prefix="/interaction")
@@ -36,6 +37,12 @@ CLAIM_DESCRIPTIONS = {
     "updated_at": lazy_gettext("When your profile was last updated"),
     "id_number": lazy_gettext("Your full identity document number"),
     "bank_card": lazy_gettext("Your bank card number"),
+    "user_type": lazy_gettext("Whether you are a natural or a legal person"),
+    "verification_level": lazy_gettext("How well your identity is verified (level)"),
+    "verified_at": lazy_gettext("When your identity was last verified"),
+    "phone_number": lazy_gettext("Your mobile phone number"),
+    "phone_number_verified": lazy_gettext("Whether your phone number is proven"),
+    "id_number_masked": lazy_gettext("Your ID number, partly hidden"),
 }
 
 
@@ -77,6 +84,9 @@ def _render_login(
             client_name=interaction.client_name,
             action_url=url_for("interaction.login", interaction_id=interaction.id),
             cancel_url=url_for("interaction.abort", interaction_id=interaction.id),
+            register_url=url_for("interaction.register_page", interaction_id=interaction.id),
+            sms_url=url_for("interaction.sms_login_page", interaction_id=interaction.id),
+            recover_url=url_for("account.recover_page"),
             username=username,
             error=error,
         ),
@@ -93,6 +103,10 @@ def show(interaction_id: str) -> Response | tuple[str, int]:
         return _render_login(interaction, username=interaction.request.login_hint or "")
     if interaction.step == "agreement":
         return _render_agreement(interaction)
+    if interaction.step == "verify":
+        return _render_verify(interaction)
+    if interaction.step == "choose":
+        return _render_choose(interaction)
     return _render_consent(interaction)
 
 
@@ -145,13 +159,9 @@ def login(interaction_id: str) -> Response | tuple[str, int]:
     if outcome.session_id is None:
         username = request.form.get("username", "")[:128]
         return _render_login(interaction, username, outcome.message, outcome.status)
-    prov, session_id = provider(), outcome.session_id
     interaction.progress.logged_in_here = True
-    response = _continue(prov.resume(interaction, session_id))
-    if isinstance(response, tuple):
-        response = Response(response[0], response[1])
-    cookies.set_session(response, session_id, prov.config)
-    return response
+    answer = _continue(provider().resume(interaction, outcome.session_id))
+    return _with_session(answer, outcome.session_id)
 
 
 Answer = Response | tuple[str, int]
@@ -251,6 +261,220 @@ def agreement(interaction_id: str) -> Answer:
         client_id=interaction.request.client_id,
         details={"kind": requirement.kind, "version": requirement.version.version},
     )
+    return _continue(prov.proceed(interaction, request.cookies.get(cookies.SESSION)))
+
+
+# -- login by phone number and SMS code ---------------------------------------------------------
+
+
+def _render_sms_login(
+    interaction: Interaction,
+    phone: str = "",
+    error: str | None = None,
+    notice: str | None = None,
+    status: int = 200,
+) -> tuple[str, int]:
+    return render_template(
+        "login_sms.html",
+        client_name=interaction.client_name,
+        action_url=url_for("interaction.sms_login", interaction_id=interaction.id),
+        password_url=url_for("interaction.show", interaction_id=interaction.id),
+        phone=phone,
+        error=error,
+        notice=notice,
+    ), status
+
+
+@bp.get("/<interaction_id>/login/sms")
+def sms_login_page(interaction_id: str) -> Answer:
+    interaction = _load(interaction_id)
+    if interaction is None or interaction.step != "login":
+        return _expired()
+    return _render_sms_login(interaction)
+
+
+@bp.post("/<interaction_id>/login/sms")
+def sms_login(interaction_id: str) -> Answer:
+    interaction = _load(interaction_id)
+    if interaction is None or interaction.step != "login":
+        return _expired()
+    outcome = log_in_with_code(client_id=interaction.request.client_id)
+    if outcome.session_id is None:
+        phone = request.form.get("phone", "")[:32]
+        return _render_sms_login(
+            interaction, phone, outcome.message, outcome.notice, outcome.status
+        )
+    interaction.progress.logged_in_here = True
+    answer = _continue(provider().resume(interaction, outcome.session_id))
+    return _with_session(answer, outcome.session_id)
+
+
+# -- registration inside login ------------------------------------------------------------------
+
+
+def _render_register(interaction: Interaction, state: realname.FormState) -> tuple[str, int]:
+    return render_template(
+        "register.html",
+        client_name=interaction.client_name,
+        action_url=url_for("interaction.register", interaction_id=interaction.id),
+        login_url=url_for("interaction.show", interaction_id=interaction.id),
+        **realname.registration_context(state),
+    ), state.status
+
+
+@bp.get("/<interaction_id>/register")
+def register_page(interaction_id: str) -> Answer:
+    interaction = _load(interaction_id)
+    if interaction is None or interaction.step != "login":
+        return _expired()
+    return _render_register(interaction, realname.FormState())
+
+
+@bp.post("/<interaction_id>/register")
+def register(interaction_id: str) -> Answer:
+    """Real-name registration; on success the person is logged in and the same authorization
+    request goes on (same portal, same state)."""
+    interaction = _load(interaction_id)
+    if interaction is None or interaction.step != "login":
+        return _expired()
+    outcome = realname.register()
+    if outcome.account is None:
+        return _render_register(interaction, outcome.state)
+    session_id = start_session_for(
+        outcome.account, ["sms"], client_id=interaction.request.client_id, via="registration"
+    )
+    interaction.progress.logged_in_here = True
+    return _with_session(_continue(provider().resume(interaction, session_id)), session_id)
+
+
+def _with_session(answer: Answer, session_id: str) -> Response:
+    response = answer if isinstance(answer, Response) else Response(answer[0], answer[1])
+    cookies.set_session(response, session_id, provider().config)
+    return response
+
+
+# -- step-up: verifying identity further to reach the portal's level ---------------------------
+
+
+def _render_verify(interaction: Interaction, state: realname.FormState | None = None) -> Answer:
+    prov = provider()
+    _session, account = prov.current_session(request.cookies.get(cookies.SESSION))
+    if account is None:
+        return _expired()
+    state = state or realname.FormState()
+    target = prov.required_level(interaction.request)
+    return render_template(
+        "verify.html",
+        client_name=interaction.client_name,
+        action_url=url_for("interaction.verify", interaction_id=interaction.id),
+        cancel_url=url_for("interaction.verify", interaction_id=interaction.id),
+        current_level=realname.level_label(account.verification_level),
+        required_level=realname.level_label(target) if target else None,
+        options=realname.verification_options(account, target),
+        **state.context(),
+    ), state.status
+
+
+@bp.post("/<interaction_id>/verify")
+def verify(interaction_id: str) -> Answer:
+    """Step-up (issue: real-name registration, item 6): a check that reaches the portal's level
+    continues the login; giving up tells the portal ``unmet_authentication_requirements``."""
+    interaction = _load(interaction_id)
+    if interaction is None or interaction.step != "verify":
+        return _expired()
+    prov = provider()
+    if request.form.get("decision") == "deny":
+        return _continue(prov.give_up_step_up(interaction))
+    _session, account = prov.current_session(request.cookies.get(cookies.SESSION))
+    if account is None:
+        interaction.progress.logged_in_here = False
+        return _continue(prov.resume(interaction, None))
+    target = prov.required_level(interaction.request)
+    checked, state = realname.verify(account, target)
+    if checked is None or not levels.at_least(checked.level_after, target):
+        return _render_verify(interaction, state)
+    return _continue(prov.resume(interaction, request.cookies.get(cookies.SESSION)))
+
+
+# -- choosing whom to act as (scope ``entity``) -------------------------------------------------
+
+OPTION_REASONS = {
+    "not_covered": lazy_gettext(
+        "Your authorisation does not cover the matters this portal handles."
+    ),
+    "pending": lazy_gettext("You have not confirmed this authorisation yet (see My companies)."),
+    "expired": lazy_gettext("Your authorisation has expired or is not yet valid."),
+    "entity_inactive": lazy_gettext("The company's account is suspended."),
+    "agreement": lazy_gettext(
+        "The legal representative must first accept the updated legal-person agreement."
+    ),
+}
+ROLE_LABELS = {
+    "legal_representative": lazy_gettext("Legal representative"),
+    "administrator": lazy_gettext("Administrator"),
+    "handler": lazy_gettext("Handler"),
+}
+GRADE_LABELS = {
+    "view": lazy_gettext("View"),
+    "apply": lazy_gettext("Apply"),
+    "sign": lazy_gettext("Sign"),
+}
+
+
+def _render_choose(interaction: Interaction, error: str | None = None) -> Answer:
+    prov = provider()
+    _session, account = prov.current_session(request.cookies.get(cookies.SESSION))
+    if account is None:
+        return _expired()
+    options = []
+    for option in prov.acting_options(interaction.request, account):
+        scope = option.delegation.scope if option.delegation else None
+        options.append(
+            {
+                "id": option.entity.id,
+                "name": option.entity.name,
+                "uscc": option.entity.uscc,
+                "usable": option.delegation is not None,
+                "role": str(ROLE_LABELS.get(option.delegation.role, ""))
+                if option.delegation
+                else "",
+                "grade": str(GRADE_LABELS.get(scope.grade, "")) if scope else "",
+                "reason": str(OPTION_REASONS.get(option.reason or "", "")),
+            }
+        )
+    return render_template(
+        "choose.html",
+        client_name=interaction.client_name,
+        action_url=url_for("interaction.choose", interaction_id=interaction.id),
+        cancel_url=url_for("interaction.abort", interaction_id=interaction.id),
+        options=options,
+        error=error,
+    ), 400 if error else 200
+
+
+@bp.post("/<interaction_id>/choose")
+def choose(interaction_id: str) -> Answer:
+    """Legal-person issue, item 4: act as oneself or for a company where a confirmed grant
+    (or a role) covers the portal's matters; ``acting_as`` is ``self`` or the company's id."""
+    interaction = _load(interaction_id)
+    if interaction is None or interaction.step != "choose":
+        return _expired()
+    prov = provider()
+    _session, account = prov.current_session(request.cookies.get(cookies.SESSION))
+    if account is None:
+        interaction.progress.logged_in_here = False
+        return _continue(prov.resume(interaction, None))
+    acting_as = request.form.get("acting_as", "")
+    usable = {
+        option.entity.id
+        for option in prov.acting_options(interaction.request, account)
+        if option.delegation is not None
+    }
+    if acting_as != "self" and acting_as not in usable:
+        return _render_choose(interaction, _("Choose yourself or one of the companies offered."))
+    if not prov.take_step(interaction):
+        return _expired()
+    interaction.progress.acting_as = acting_as
     return _continue(prov.proceed(interaction, request.cookies.get(cookies.SESSION)))
 
 

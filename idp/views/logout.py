@@ -66,7 +66,8 @@ def end_session() -> Response | tuple[str, int]:
     session, _account = prov.current_session(session_id)
     if session is None:
         return _back_to_portal(end)  # nobody is logged in here: nothing to end
-    if end.trusted and end.hint_subject == session.subject and end.hint_sid == session.sid:
+    seen_as = prov.subjects.for_client(end.client, session.subject)
+    if end.trusted and end.hint_subject == seen_as and end.hint_sid == session.sid:
         return _finish(end, session_id)
     # No hint, or a hint for someone else or for another (earlier) session: the person
     # decides (section 2: the OP MUST ask then; no forced logout).

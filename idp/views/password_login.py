@@ -12,7 +12,9 @@ from dataclasses import dataclass
 from flask import request
 from flask_babel import gettext as _
 
-from idp.identity.login import authenticate
+from idp.identity.documents import mask_phone, normalize_phone
+from idp.identity.login import authenticate, throttle_key
+from idp.identity.sms import SmsUnavailable
 from idp.models import Account
 from idp.views import cookies
 from idp.views.web import provider
@@ -35,7 +37,13 @@ def log_in(client_id: str | None = None, via: str | None = None) -> PasswordLogi
     prov = provider()
     details = {"via": via} if via else {}
     result = authenticate(
-        prov.db, prov.passwords, prov.throttle, username, password, request.remote_addr or ""
+        prov.db,
+        prov.passwords,
+        prov.throttle,
+        prov.people.find_by_identifier,
+        username,
+        password,
+        request.remote_addr or "",
     )
     if result.account is None:
         prov.audit(
@@ -61,18 +69,103 @@ def log_in(client_id: str | None = None, via: str | None = None) -> PasswordLogi
         return PasswordLogin(message=_("Invalid username or password."), status=401)
 
     account = result.account
+    session_id = start_session_for(account, ["pwd"], client_id=client_id, via=via)
+    return PasswordLogin(account=account, session_id=session_id)
+
+
+def start_session_for(
+    account: Account, amr: list[str], *, client_id: str | None, via: str | None
+) -> str:
+    """A new SSO session for ``account`` (after a password, an SMS code or a registration)."""
+    prov = provider()
     old_session = request.cookies.get(cookies.SESSION)
     if old_session:
         # The browser's previous session ends like any logout: its portals are told and its
         # refresh tokens stop (a new login always starts a new session with a new sid).
         prov.end_session(old_session, reason="new_login", ip_address=request.remote_addr)
-    session_id, _session = prov.start_session(account, ["pwd"])
+    session_id, _session = prov.start_session(account, amr)
     prov.audit(
         "login",
         actor=account.id,
         account_id=account.id,
         client_id=client_id,
         ip_address=request.remote_addr,
-        details=details,
+        details={"via": via} if via else {},
     )
-    return PasswordLogin(account=account, session_id=session_id)
+    return session_id
+
+
+@dataclass
+class CodeLogin:
+    session_id: str | None = None
+    message: str | None = None  # an error for the form
+    notice: str | None = None  # "a code was sent"
+    status: int = 200
+
+
+def log_in_with_code(client_id: str | None = None, via: str | None = None) -> CodeLogin:
+    """Login by phone number and SMS code (``phone``, ``sms_code``; button ``action`` =
+    ``send_code`` | ``login``). Unknown numbers get the same answers and the same limits as
+    known ones, and wrong codes count in the same throttle as wrong passwords."""
+    prov = provider()
+    address = request.remote_addr or ""
+    phone = normalize_phone(request.form.get("phone", "")[:32])
+    if phone is None:
+        return CodeLogin(
+            message=_("Enter a mainland China mobile number of 11 digits."), status=400
+        )
+    account = prov.people.find_by_identifier(phone)
+    key = throttle_key(account, phone)
+    action = request.form.get("action")
+    if action == "send_code":
+        usable = account is not None and account.active
+        try:
+            result = (
+                prov.sms.send(phone, "login", address)
+                if usable
+                else prov.sms.issue_without_sending(phone, "login", address)
+            )
+        except SmsUnavailable:
+            return CodeLogin(
+                message=_("The SMS could not be sent just now. Try again in a few minutes."),
+                status=503,
+            )
+        if not result.sent:
+            return CodeLogin(
+                message=_(
+                    "A code was requested a moment ago. Try again in %(seconds)s seconds.",
+                    seconds=result.wait_seconds,
+                ),
+                status=429,
+            )
+        return CodeLogin(
+            notice=_("If an account uses %(phone)s, a code is on its way.", phone=mask_phone(phone))
+        )
+    verdict = prov.throttle.check(key, address)
+    if verdict.locked or not verdict.allowed:
+        message = (
+            _("This account is locked after too many failed attempts. Contact the service desk.")
+            if verdict.locked
+            else _(
+                "Too many failed attempts. Try again in %(seconds)s seconds.",
+                seconds=verdict.wait_seconds,
+            )
+        )
+        return CodeLogin(message=message, status=403 if verdict.locked else 429)
+    code = (request.form.get("sms_code") or "").strip()
+    outcome = prov.sms.check(phone, "login", code) if code else "wrong"
+    if outcome != "ok" or account is None:
+        prov.throttle.record_failure(key, address)
+        prov.audit(
+            "login_failed",
+            client_id=client_id,
+            ip_address=address,
+            details={"reason": "sms_code", **({"via": via} if via else {})},
+        )
+        return CodeLogin(message=_("The phone number or the code is not correct."), status=401)
+    prov.throttle.record_success(key)
+    if not account.active:
+        return CodeLogin(
+            message=_("This account is suspended. Contact the service desk."), status=403
+        )
+    return CodeLogin(session_id=start_session_for(account, ["sms"], client_id=client_id, via=via))

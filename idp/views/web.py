@@ -29,7 +29,16 @@ LOCALES = {"zh_Hans_CN": "zh-CN", "en": "en"}
 LANGUAGE_LABELS = {"zh_Hans_CN": "中文", "en": "English"}
 LANG_COOKIE = "idp_lang"
 # Back-channel endpoints answer JSON, never pages.
-JSON_ENDPOINTS = ("/token", "/userinfo", "/revoke", "/introspect", "/.well-known/", "/jwks.json")
+JSON_ENDPOINTS = (
+    "/token",
+    "/userinfo",
+    "/revoke",
+    "/introspect",
+    "/.well-known/",
+    "/jwks.json",
+    "/admin/api/",
+    "/register-client",
+)
 STORE_ERRORS = (*StoreUnavailable, OperationalError)
 
 

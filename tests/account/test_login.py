@@ -120,12 +120,13 @@ def test_each_login_gets_a_new_session_id_and_ends_the_old_one(app, client, user
 
 
 def test_overview_masks_the_name(client, user):
-    """Names are personal data: only the first character is shown (王小明 -> 王**)."""
+    """Names are personal data: only the last character is shown (王小明 -> **明)."""
     account_login(client, user["username"], user["password"])
 
     html = signed_in_page(client, "/account")
 
-    assert 'id="account-name">王**<' in html
+    assert 'id="account-name">**明<' in html
+    assert "王小明" not in html
     assert user["name"] not in html
     assert "小明" not in html
     assert 'id="account-type">' in html and 'id="account-level">' in html

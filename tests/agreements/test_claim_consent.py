@@ -57,7 +57,13 @@ def test_consent_page_gives_the_sensitive_claim_its_own_checkbox(rp, user):
     page = result.page("consent")
     ordinary, sensitive = consent_claims(page)
     assert sensitive == ["name"]
-    assert ordinary == ["preferred_username", "updated_at"]
+    assert ordinary == [
+        "preferred_username",
+        "updated_at",
+        "user_type",
+        "verification_level",
+        "verified_at",
+    ]
     assert "checked" not in re.search(
         r'<input type="checkbox" name="sensitive_claims"[^>]*>', page
     ).group(0)

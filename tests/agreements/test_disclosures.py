@@ -60,8 +60,22 @@ def test_each_release_is_recorded_with_claim_names_only(confidential_rp, user, p
         (2, "userinfo"),
         (3, "introspection"),
     ]
-    assert _names(chain[0]["claims"]) == ["name", "preferred_username", "sub", "updated_at"]
-    assert _names(chain[1]["claims"]) == ["name", "preferred_username", "sub", "updated_at"]
+    assert _names(chain[0]["claims"]) == [
+        "name",
+        "preferred_username",
+        "sub",
+        "updated_at",
+        "user_type",
+        "verification_level",
+    ]
+    assert _names(chain[1]["claims"]) == [
+        "name",
+        "preferred_username",
+        "sub",
+        "updated_at",
+        "user_type",
+        "verification_level",
+    ]
     assert "sub" in _names(chain[2]["claims"])
     for row in chain:
         assert row["account_id"] == user["id"]

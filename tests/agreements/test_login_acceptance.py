@@ -170,4 +170,4 @@ def test_acceptances_of_an_unknown_account_is_refused(cli):
     code, out, err = cli.run("agreements", "acceptances", "--account", "nobody", "--json")
 
     assert (code, out) == (2, "")
-    assert "no account nobody" in err
+    assert "no such account" in err

@@ -32,6 +32,8 @@ def test_code_flow_with_pkce_login_consent_token_userinfo(public_rp, user):
         "name": user["name"],
         "preferred_username": user["username"],
         "updated_at": info.get_json()["updated_at"],
+        "user_type": "natural_person",
+        "verification_level": "L0",
     }
 
 

@@ -156,7 +156,7 @@ def test_portal_holding_tokens_after_the_session_expired_is_told_by_sub(
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["users", "suspend", "nobody", "--reason", "x"], "no account nobody"),
+        (["users", "suspend", "nobody", "--reason", "x"], "no such account"),
         (["users", "suspend", "alice", "--reason", "  "], "--reason must not be empty"),
         (["users", "reinstate", "alice"], "is not suspended"),
     ],

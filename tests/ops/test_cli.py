@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from idp.config import DEMO_REGISTRY
 from tests.login.helpers import open_login_page, scalar
 from tests.support import RelyingParty
 
@@ -112,6 +113,9 @@ def production_cli(cli, monkeypatch):  # type: ignore[no-untyped-def]
     monkeypatch.setenv("IDP_ENV", "production")
     monkeypatch.setenv("IDP_ISSUER", "https://login.example.gov.cn")
     monkeypatch.setenv("IDP_AUTHORITY_NAME", "杭州市政务服务管理机构")
+    monkeypatch.setenv("IDP_REGISTRY_FILE", str(DEMO_REGISTRY))
+    monkeypatch.setenv("IDP_SMS_SENDER", "http")
+    monkeypatch.setenv("IDP_SMS_HTTP_URL", "https://sms.example.gov.cn/send")
     return cli
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from idp import create_app
-from idp.config import ConfigError
+from idp.config import DEMO_REGISTRY, ConfigError
 
 IDP = Path(sys.executable).with_name("idp")
 GOOD_SECRET = "a-random-production-secret-of-more-than-32-chars"
@@ -24,6 +24,9 @@ PRODUCTION = {
     "ISSUER": "https://login.example.gov.cn",
     "SECRET_KEY": GOOD_SECRET,
     "AUTHORITY_NAME": "杭州市政务服务管理机构",
+    "REGISTRY_FILE": str(DEMO_REGISTRY),
+    "SMS_SENDER": "http",
+    "SMS_HTTP_URL": "https://sms.example.gov.cn/send",
 }
 
 
@@ -115,3 +118,21 @@ def test_production_settings_that_follow_the_rules_are_accepted(make_app):
     application = make_app(**PRODUCTION)
 
     assert application.test_client().get("/healthz").status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("overrides", "named"),
+    [
+        ({"REGISTRY_FILE": ""}, "IDP_REGISTRY_FILE"),
+        ({"SMS_SENDER": ""}, "IDP_SMS_SENDER"),
+        ({"SMS_HTTP_URL": ""}, "IDP_SMS_HTTP_URL"),
+        ({"VERIFIER": "http"}, "IDP_VERIFIER_HTTP_URL"),
+        ({"DATA_KEY": "x"}, "IDP_DATA_INDEX_KEY"),
+    ],
+)
+def test_production_names_the_missing_real_name_setting(overrides, named):
+    """Real-name registration has no silent production default: no registry, no SMS gateway."""
+    with pytest.raises(ConfigError) as refused:
+        create_app({**PRODUCTION, **overrides})
+
+    assert named in str(refused.value)

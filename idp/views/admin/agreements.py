@@ -1,0 +1,293 @@
+"""Agreements in the console (``/admin/agreements``): versions, acceptances, publishing.
+
+Publishing follows docs/agreements.md and ``idp.identity.agreements.publish``: a *material*
+version must be accepted again at the next login; a *supplementary* one binds without
+re-signing and is shown once (clause 10 of both registration agreements). The console publishes
+the authoritative (Chinese) text only, in two steps: a **preview** shows the exact text as it
+will be stored, its SHA-256 and the lines changed since the current version; **confirm**
+publishes that text, and only if it is still the next version (another operator publishing
+meanwhile makes the confirmation fail, not overwrite). Operators only; audited with the reason.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from flask import Blueprint, Response, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from sqlalchemy import func, select
+
+from idp.identity import agreements as rules
+from idp.models import AgreementAcceptance, AgreementKind, AgreementVersion
+from idp.views.account import DISPLAY_TIMEZONE, shown_time
+from idp.views.admin.auth import audit, console_required, notify, read_reason
+from idp.views.web import provider
+
+bp = Blueprint("admin_agreements", __name__, url_prefix="/admin/agreements")
+
+NATURES = ("material", "supplementary")
+Answer = Response | tuple[str, int] | str
+
+
+class _Stale(Exception):
+    """The previewed version is no longer the next one."""
+
+
+# -- listing -----------------------------------------------------------------------------------
+
+
+@bp.get("")
+@console_required()
+def index() -> Answer:
+    session = provider().db.session
+    counts: dict[tuple[str, int, str], int] = {
+        (kind, version, action): count
+        for kind, version, action, count in session.execute(
+            select(
+                AgreementAcceptance.kind,
+                AgreementAcceptance.version,
+                AgreementAcceptance.action,
+                func.count(func.distinct(AgreementAcceptance.account_id)),
+            ).group_by(
+                AgreementAcceptance.kind, AgreementAcceptance.version, AgreementAcceptance.action
+            )
+        )
+    }
+    kinds = []
+    for kind in session.scalars(select(AgreementKind).order_by(AgreementKind.created_at)):
+        versions = session.scalars(
+            select(AgreementVersion)
+            .where(AgreementVersion.kind == kind.kind)
+            .order_by(AgreementVersion.version.desc(), AgreementVersion.language)
+        )
+        kinds.append(
+            {
+                "kind": kind.kind,
+                "title": kind.title,
+                "applies_to": kind.applies_to,
+                "versions": [
+                    {
+                        "version": v.version,
+                        "language": v.language,
+                        "material": v.material,
+                        "reference_translation": v.reference_translation,
+                        "effective": shown_time(v.effective_at),
+                        "published": shown_time(v.published_at),
+                        "published_by": v.published_by,
+                        "sha256": v.text_sha256,
+                        "accepted": 0
+                        if v.reference_translation
+                        else counts.get((kind.kind, v.version, "accepted"), 0),
+                        "notified": 0
+                        if v.reference_translation
+                        else counts.get((kind.kind, v.version, "notified"), 0),
+                    }
+                    for v in versions
+                ],
+            }
+        )
+    return render_template("admin/agreements.html", current="agreements", kinds=kinds)
+
+
+# -- publishing --------------------------------------------------------------------------------
+
+
+@dataclass
+class Draft:
+    """The publishing form, read and checked."""
+
+    text: str = ""
+    nature: str = ""
+    effective_at_text: str = ""
+    reason: str = ""
+    effective_at: datetime | None = None
+    errors: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def material(self) -> bool:
+        return self.nature == "material"
+
+
+def _read_draft() -> Draft:
+    draft = Draft(
+        text=request.form.get("text", "")[: rules.MAX_TEXT_LENGTH + 1],
+        nature=request.form.get("nature", ""),
+        effective_at_text=request.form.get("effective_at", "").strip()[:32],
+    )
+    if not draft.text.strip():
+        draft.errors["text"] = _("Enter the text of the agreement.")
+    elif len(draft.text) > rules.MAX_TEXT_LENGTH:
+        draft.errors["text"] = _("The text is too long.")
+    if draft.nature not in NATURES:
+        draft.errors["nature"] = _("Choose whether the change is material or supplementary.")
+    if draft.effective_at_text:
+        try:
+            moment = datetime.fromisoformat(draft.effective_at_text)
+        except ValueError:
+            draft.errors["effective_at"] = _("Enter a date and time such as 2027-01-01T00:00.")
+        else:
+            if moment.tzinfo is None:
+                moment = moment.replace(tzinfo=DISPLAY_TIMEZONE)
+            draft.effective_at = moment
+    draft.reason, problem = read_reason()
+    if problem:
+        draft.errors["reason"] = problem
+    return draft
+
+
+def _kind(kind: str) -> AgreementKind | None:
+    if not rules.KIND_PATTERN.match(kind or ""):
+        return None
+    return provider().db.session.get(AgreementKind, kind)
+
+
+def _authoritative(kind: str) -> list[AgreementVersion]:
+    return list(
+        provider().db.session.scalars(
+            select(AgreementVersion)
+            .where(
+                AgreementVersion.kind == kind,
+                AgreementVersion.reference_translation.is_(False),
+                AgreementVersion.language == rules.DEFAULT_LANGUAGE,
+            )
+            .order_by(AgreementVersion.version)
+        )
+    )
+
+
+def _preview(kind: AgreementKind, draft: Draft) -> dict[str, Any] | None:
+    """Run ``publish`` without keeping anything: the stored text, its number, its hash and the
+    lines changed since the current version; None (with ``draft.errors``) when it is refused."""
+    current = _authoritative(kind.kind)
+    session = provider().db.session()
+    try:
+        with session.no_autoflush:
+            version = rules.publish(
+                session,
+                kind=kind.kind,
+                text=draft.text,
+                material=draft.material,
+                published_by=g.admin.account_id,
+                effective_at=draft.effective_at,
+            )
+            result = {
+                "version": version.version,
+                "text": version.text,
+                "sha256": version.text_sha256,
+                "material": version.material,
+                "effective": shown_time(version.effective_at),
+                "current": current[-1].version if current else None,
+                "changes": rules._changes(
+                    current, current[-1].version if current else None, version
+                ),
+            }
+    except rules.AgreementError as exc:
+        draft.errors["text"] = str(exc)
+        return None
+    finally:
+        session.rollback()
+    return result
+
+
+def _render_publish(
+    kind: AgreementKind, draft: Draft, preview: dict[str, Any] | None = None, status: int = 200
+) -> Answer:
+    return (
+        render_template(
+            "admin/agreement_publish.html",
+            current="agreements",
+            kind=kind,
+            draft=draft,
+            preview=preview,
+        ),
+        status,
+    )
+
+
+def _no_kind() -> Answer:
+    notify(_("There is no such agreement."), ok=False)
+    return redirect(url_for("admin_agreements.index"), 303)
+
+
+@bp.get("/<kind>/publish")
+@console_required(write=True)
+def publish_page(kind: str) -> Answer:
+    """The form, filled with the current text to edit."""
+    found = _kind(kind)
+    if found is None:
+        return _no_kind()
+    current = _authoritative(found.kind)
+    return _render_publish(found, Draft(text=current[-1].text if current else ""))
+
+
+@bp.post("/<kind>/preview")
+@console_required(write=True)
+def preview(kind: str) -> Answer:
+    found = _kind(kind)
+    if found is None:
+        return _no_kind()
+    draft = _read_draft()
+    if draft.errors:
+        return _render_publish(found, draft, status=400)
+    shown = _preview(found, draft)
+    if shown is None:
+        return _render_publish(found, draft, status=400)
+    return _render_publish(found, draft, shown)
+
+
+@bp.post("/<kind>/publish")
+@console_required(write=True)
+def publish(kind: str) -> Answer:
+    """Publish exactly the previewed text, as the previewed version number."""
+    found = _kind(kind)
+    if found is None:
+        return _no_kind()
+    draft = _read_draft()
+    if draft.errors:
+        return _render_publish(found, draft, status=400)
+    expected_sha = request.form.get("sha256", "")
+    expected_version = request.form.get("version", "")
+    db = provider().db
+    try:
+        with db.transaction() as session:
+            version = rules.publish(
+                session,
+                kind=found.kind,
+                text=draft.text,
+                material=draft.material,
+                published_by=g.admin.account_id,
+                effective_at=draft.effective_at,
+            )
+            if str(version.version) != expected_version or version.text_sha256 != expected_sha:
+                raise _Stale
+    except rules.AgreementError as exc:
+        draft.errors["text"] = str(exc)
+        return _render_publish(found, draft, status=400)
+    except _Stale:
+        draft.errors["text"] = _(
+            "The agreement changed since the preview (another version was published, or the "
+            "text differs). Check the new preview before publishing."
+        )
+        return _render_publish(found, draft, _preview(found, draft), status=409)
+    audit(
+        "agreement_published",
+        reason=draft.reason,
+        details={
+            "kind": version.kind,
+            "version": version.version,
+            "language": version.language,
+            "material": version.material,
+            "sha256": version.text_sha256,
+            "effective_at": version.effective_at.isoformat(),
+        },
+    )
+    notify(
+        _(
+            "Version %(version)s of %(title)s is published.",
+            version=version.version,
+            title=found.title,
+        )
+    )
+    return redirect(url_for("admin_agreements.index"), 303)

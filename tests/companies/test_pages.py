@@ -1,0 +1,155 @@
+"""The pages of "My companies" (legal-person issue, item 7) and their bad input: every refusal
+is a message on the field concerned (or a 403 page), told before the acting person's SMS code is
+spent, and stores nothing."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+
+from tests.companies.conftest import build_company
+from tests.companies.helpers import (
+    CHEN_XIAOMING,
+    LI_SI,
+    PASSPORT_HOLDER,
+    WANG_WU,
+    ZHANG_SAN,
+    appoint,
+    company_rows,
+    errors_of,
+    get,
+    grant_rows,
+    location,
+    outbox_code,
+    page,
+    post,
+    problem,
+    registered,
+    scope_form,
+    send_grant_code,
+)
+from tests.realname.helpers import rows
+
+CHINA = timezone(timedelta(hours=8))
+
+
+def day(offset: int) -> str:
+    return (datetime.now(CHINA) + timedelta(days=offset)).date().isoformat()
+
+
+def test_grant_form_refusals_are_per_field_and_spend_no_sms_code(
+    app: Any, provider: Any, represented: Any
+) -> None:
+    chen, company = represented.legal_representative, represented.company
+    registered(app, provider, LI_SI)
+    registered(app, provider, PASSPORT_HOLDER)  # L1
+    form = f"{company}/grants/new"
+    assert get(chen, form).status_code == 200
+    good = {"member": LI_SI.phone, "grade": "apply", "matters": ["tax.declaration"]}
+    # The code is sent first; what is typed survives the send_code button.
+    typed = scope_form(**good, valid_until=day(3), regions="330000")
+    html = page(post(chen, form, {**typed, "action": "send_code"}))
+    assert 'value="330000"' in html and f'value="{day(3)}"' in html
+    assert 'value="tax.declaration" checked' in html and 'value="apply" selected' in html
+    code = outbox_code(provider, CHEN_XIAOMING.phone)
+    cases: list[tuple[dict[str, Any], str, str]] = [
+        ({"member": ""}, "member", "mobile phone number or ID number"),
+        ({"member": "13912345678"}, "member", "No active account"),
+        ({"member": PASSPORT_HOLDER.phone}, "member", "level L2"),
+        ({"member": CHEN_XIAOMING.phone}, "member", "already holds a role"),
+        ({"grade": "emperor"}, "grade", "Choose a grade"),
+        ({"matters": []}, "matters", "at least one class"),
+        ({"matters": ["astrology"]}, "matters", "from the catalogue"),
+        ({"regions": "33, 330100"}, "regions", "six-digit region codes"),
+        ({"valid_until": "next week"}, "valid_until", "2030-01-31"),
+        ({"valid_until": "2001-01-01"}, "valid_until", "in the future"),
+        ({"valid_until": day(400)}, "valid_until", "at most 366 days"),
+    ]
+    for change, field, words in cases:
+        # A wrong code with each: were it checked, five would kill the code sent.
+        response = post(chen, form, scope_form(**{**good, **change}, sms_code="000000"))
+        assert response.status_code in (400, 409), change
+        errors = errors_of(response)
+        assert list(errors) == [field], (change, errors)
+        assert words in errors[field], (change, errors[field])
+    assert company_rows(provider)["handler_grants"] == 0
+
+    assert location(post(chen, form, {**typed, "sms_code": code})).endswith("?done=granted")
+    wang = registered(app, provider, WANG_WU)  # another person sees nothing of it
+    assert grant_rows(page(get(wang, "/account/companies"))) == {}
+
+
+def test_expiring_grants_are_shown_apart_and_can_be_renewed(
+    app: Any, provider: Any, represented: Any
+) -> None:
+    chen, company = represented.legal_representative, represented.company
+    li = registered(app, provider, LI_SI)
+    form = f"{company}/grants/new"
+    code = send_grant_code(chen, form, provider, CHEN_XIAOMING.phone)
+    data = scope_form(
+        member=LI_SI.id_number.lower(), grade="view", matters=["tax"], valid_until=day(2)
+    )
+    location(post(chen, form, {**data, "sms_code": code}))
+    (grant_id,) = grant_rows(page(get(li, "/account/companies")))
+    location(post(li, f"/account/companies/grants/{grant_id}/respond", {"decision": "confirm"}))
+    overview = page(get(li, "/account/companies"))
+    expiring = overview.split('id="expiring"', 1)[1].split("</section>", 1)[0]
+    assert f'data-grant="{grant_id}"' in expiring
+
+    renewed = post(chen, f"{company}/grants/{grant_id}/status", {"action": "renew"})
+    assert location(renewed).endswith("?done=renewed")
+    (row,) = rows(provider, "SELECT valid_until FROM handler_grants")
+    until = row["valid_until"]
+    until = datetime.fromisoformat(str(until)) if not isinstance(until, datetime) else until
+    until = until if until.tzinfo else until.replace(tzinfo=UTC)
+    assert until - datetime.now(UTC) > timedelta(days=29)
+    assert 'id="expiring"' not in page(get(li, "/account/companies"))
+    assert 'data-action="handler_grant_renewed"' in page(get(chen, company))
+
+
+def test_administrator_appointment_refusals(
+    app: Any, provider: Any, make_app: Any, seeded: None
+) -> None:
+    one = make_app(ENTITY_MAX_ADMINISTRATORS=1)
+    built = build_company(one, provider)
+    chen, company = built.legal_representative, built.company
+    registered(one, provider, ZHANG_SAN)
+    registered(one, provider, WANG_WU)
+    form = f"{company}/administrators/new"
+
+    self_appointed = post(
+        chen, form, scope_form(member=CHEN_XIAOMING.phone, grade="view", matters=["tax"])
+    )
+    assert "already holds a role" in errors_of(self_appointed)["member"]
+    location(
+        appoint(chen, company, provider, CHEN_XIAOMING, ZHANG_SAN, grade="view", matters=["tax"])
+    )
+    assert 'id="appoint-link"' not in page(get(chen, company))  # the limit is reached
+    again = post(chen, form, scope_form(member=WANG_WU.phone, grade="view", matters=["tax"]))
+    assert again.status_code == 409
+    assert "as many administrators as allowed" in problem(page(again))
+    assert company_rows(provider)["entity_roles"] == 2
+
+    # Only the legal representative appoints.
+    zhang = registered(one, provider, LI_SI)
+    assert get(zhang, form).status_code == 404  # not a member at all
+
+
+def test_forms_need_the_csrf_token_and_a_login(world: Any) -> None:
+    status = f"{world.company}/grants/{world.grant_id}/status"
+    assert world.administrator.post(status, data={"action": "revoke"}).status_code == 400
+    anonymous = world.app.test_client().post(status, data={"action": "revoke"})
+    assert anonymous.status_code in (303, 400)
+    assert grant_rows(page(get(world.administrator, world.company)))[world.grant_id] == "active"
+
+
+def test_pages_are_in_chinese_by_default_and_never_cached(world: Any) -> None:
+    world.administrator.delete_cookie("idp_lang")  # the helpers chose English with ?lang=en
+    for path in ("/account/companies", world.company, f"{world.company}/grants/new"):
+        response = world.administrator.get(path)
+        assert response.status_code == 200, path
+        assert '<html lang="zh-CN">' in page(response)
+        assert response.headers["Cache-Control"] == "no-store"
+    handler_page = world.handler.get(world.company)
+    assert 'id="my-grants"' in page(handler_page)
+    assert world.handler.get(f"{world.company}/grants/new").status_code == 403
