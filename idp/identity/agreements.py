@@ -344,6 +344,36 @@ def record(
     return evidence
 
 
+def accept_pending(
+    session: Session,
+    account_id: str,
+    user_type: str,
+    *,
+    ip_address: str | None,
+    user_agent: str | None,
+    client_id: str | None,
+) -> list[str]:
+    """Record every agreement the account (or company: ``account_id`` is then its id, with
+    ``user_type="legal_person"``) must accept or be told about, in one transaction: at
+    registration, where the form's tick covers the texts it showed. Returns the kinds."""
+    recorded: list[str] = []
+    while (requirement := pending(session, account_id, user_type)) is not None:
+        if requirement.kind in recorded:
+            break
+        record(
+            session,
+            account_id=account_id,
+            version=requirement.version,
+            action="accepted" if requirement.mode == "accept" else "notified",
+            ip_address=ip_address,
+            user_agent=user_agent,
+            client_id=client_id,
+        )
+        session.flush()
+        recorded.append(requirement.kind)
+    return recorded
+
+
 def history(session: Session, account_id: str) -> list[AgreementAcceptance]:
     return list(
         session.scalars(

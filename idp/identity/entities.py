@@ -271,17 +271,7 @@ class Entities:
             with self.db.transaction() as session:
                 session.add(entity)
                 session.flush()
-                session.add(
-                    EntityRole(
-                        entity_id=entity.id,
-                        account_id=account.id,
-                        role="legal_representative",
-                        grade="sign",
-                        matters=[delegation.ALL_MATTERS],
-                        regions=[],
-                        appointed_by=None,
-                    )
-                )
+                session.add(_legal_representative(entity.id, account.id))
                 self._audit(session, "entity_registered", entity.id, account.id)
         except IntegrityError:
             return Registration(errors={"uscc": "taken"})
@@ -309,16 +299,7 @@ class Entities:
                 session.delete(mine)
                 self._revoke(session, mine.id, "role_changed")
                 session.flush()
-            session.add(
-                EntityRole(
-                    entity_id=entity.id,
-                    account_id=account.id,
-                    role="legal_representative",
-                    grade="sign",
-                    matters=[delegation.ALL_MATTERS],
-                    regions=[],
-                )
-            )
+            session.add(_legal_representative(entity.id, account.id))
             row = session.get(LegalEntity, entity.id)
             assert row is not None
             row.registry_reference = reference
@@ -729,6 +710,18 @@ class Entities:
                 details=details or {},
             )
         )
+
+
+def _legal_representative(entity_id: str, account_id: str) -> EntityRole:
+    """The legal representative's role: every right (grade ``sign``, every class, region)."""
+    return EntityRole(
+        entity_id=entity_id,
+        account_id=account_id,
+        role="legal_representative",
+        grade=FULL_SCOPE.grade,
+        matters=list(FULL_SCOPE.matters),
+        regions=list(FULL_SCOPE.regions),
+    )
 
 
 def _scope_details(scope: Scope) -> dict[str, Any]:

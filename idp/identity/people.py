@@ -252,14 +252,9 @@ class People:
         refusal = self.taken(application)
         if refusal is not None:
             return refusal
-        verdict = None
-        if documents.ID_TYPES[application.id_type].online_level != "L1":
-            verdict = self.verifier.verify(
-                levels.REGISTRY_CHECK,
-                {"name": application.name, "id_number": application.id_number},
-            )
-            if verdict.result == Result.NO_MATCH:
-                return Registered(errors={"name": "registry_mismatch"}, verdict=verdict)
+        verdict = self._registry_check(application)
+        if verdict is not None and verdict.result == Result.NO_MATCH:
+            return Registered(errors={"name": "registry_mismatch"}, verdict=verdict)
         account_id = new_id()
         account = Account(
             id=account_id,
@@ -293,6 +288,16 @@ class People:
             refusal = self.taken(application)
             return refusal or Registered(errors={"id_number": "taken"})
         return Registered(account=account, verdict=verdict)
+
+    def _registry_check(self, application: Application) -> Verdict | None:
+        """Name and ID number against the population registry, for documents it knows (a
+        passport is not in it: None)."""
+        if documents.ID_TYPES[application.id_type].online_level == "L1":
+            return None
+        return self.verifier.verify(
+            levels.REGISTRY_CHECK,
+            {"name": application.name, "id_number": application.id_number},
+        )
 
     def _seal(self, account: Account, name: str, id_number: str, phone: str) -> None:
         pd = self.personal_data
@@ -442,14 +447,9 @@ class People:
             select(Account.id).where(Account.id_number_index == index, Account.id != account.id)
         ):
             return Registered(errors={"id_number": "taken"})
-        verdict = None
-        if documents.ID_TYPES[application.id_type].online_level != "L1":
-            verdict = self.verifier.verify(
-                levels.REGISTRY_CHECK,
-                {"name": application.name, "id_number": application.id_number},
-            )
-            if verdict.result == Result.NO_MATCH:
-                return Registered(errors={"name": "registry_mismatch"}, verdict=verdict)
+        verdict = self._registry_check(application)
+        if verdict is not None and verdict.result == Result.NO_MATCH:
+            return Registered(errors={"name": "registry_mismatch"}, verdict=verdict)
         try:
             with self.db.transaction() as session:
                 row = session.get(Account, account.id)

@@ -508,22 +508,15 @@ class Provider:
         """Record acceptance of every agreement the account must accept or be told about: at
         registration, where the form's ``accept_agreement`` tick covers the texts it showed.
         Returns the kinds recorded."""
-        recorded: list[str] = []
-        while (requirement := self.pending_agreement(account)) is not None:
-            if requirement.kind in recorded:
-                break
-            with self.db.transaction() as session:
-                agreements.record(
-                    session,
-                    account_id=account.id,
-                    version=requirement.version,
-                    action="accepted" if requirement.mode == "accept" else "notified",
-                    ip_address=ip_address,
-                    user_agent=user_agent,
-                    client_id=client_id,
-                )
-            recorded.append(requirement.kind)
-        return recorded
+        with self.db.transaction() as session:
+            return agreements.accept_pending(
+                session,
+                account.id,
+                account.user_type,
+                ip_address=ip_address,
+                user_agent=user_agent,
+                client_id=client_id,
+            )
 
     def agreement_links(self, user_type: str) -> list[tuple[str, str]]:
         """Titles of the agreements that apply to ``user_type``, with where to read them."""

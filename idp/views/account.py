@@ -40,14 +40,13 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext
 
 from idp.identity import documents
-from idp.identity.login import authenticate
 from idp.identity.password_policy import check_password
 from idp.identity.people import Application
 from idp.identity.sms import SmsUnavailable
 from idp.models import Account
 from idp.views import cookies, realname
 from idp.views.interaction import SCOPE_DESCRIPTIONS, describe_claim
-from idp.views.password_login import log_in, start_session_for
+from idp.views.password_login import confirm_own_password, log_in, start_session_for
 from idp.views.web import provider
 
 bp = Blueprint("account", __name__, url_prefix="/account")
@@ -354,16 +353,7 @@ def cancel() -> Response | tuple[str, int]:
             ),
             409,
         )
-    password = request.form.get("password", "")[:1024]
-    result = authenticate(
-        prov.db,
-        prov.passwords,
-        prov.throttle,
-        lambda _identifier: account,
-        f"account:{account.id}",
-        password,
-        request.remote_addr or "",
-    )
+    result = confirm_own_password(account)
     if result.account is None or result.account.id != account.id:
         prov.audit(
             "account_cancel_failed",
@@ -443,16 +433,7 @@ def verification(account: Account) -> Any:
 
 def _confirm_password(account: Account, state: realname.FormState) -> bool:
     """The password re-entered before a change (counted in the login throttle)."""
-    prov = provider()
-    result = authenticate(
-        prov.db,
-        prov.passwords,
-        prov.throttle,
-        lambda _identifier: account,
-        f"account:{account.id}",
-        request.form.get("password", "")[:1024],
-        request.remote_addr or "",
-    )
+    result = confirm_own_password(account)
     if result.account is not None:
         return True
     if result.failure == "throttled":

@@ -44,12 +44,12 @@ from idp.identity.entities import (
     scope_of_grant,
     scope_of_role,
 )
-from idp.identity.login import authenticate
 from idp.models import Account, AuditEvent, EntityRole, HandlerGrant, LegalEntity
 from idp.models.base import utcnow
 from idp.views import cookies, realname
 from idp.views.account import DISPLAY_TIMEZONE, shown_time
 from idp.views.interaction import GRADE_LABELS, ROLE_LABELS
+from idp.views.password_login import confirm_own_password
 from idp.views.web import error_page, provider
 
 bp = Blueprint("companies", __name__, url_prefix="/account/companies")
@@ -565,24 +565,15 @@ def register() -> Any:
 def _accept_entity_agreements(entity: LegalEntity, client_id: str | None) -> list[str]:
     """Record, for the company (``account_id`` = its id), every legal-person agreement version
     it must accept or be told about: the legal representative ticked the box for them."""
-    prov = provider()
-    recorded: list[str] = []
-    while True:
-        with prov.db.transaction() as session:
-            requirement = agreements.pending(session, entity.id, "legal_person")
-            if requirement is None or requirement.kind in recorded:
-                break
-            agreements.record(
-                session,
-                account_id=entity.id,
-                version=requirement.version,
-                action="accepted" if requirement.mode == "accept" else "notified",
-                ip_address=request.remote_addr,
-                user_agent=request.user_agent.string,
-                client_id=client_id,
-            )
-            recorded.append(requirement.kind)
-    return recorded
+    with provider().db.transaction() as session:
+        return agreements.accept_pending(
+            session,
+            entity.id,
+            "legal_person",
+            ip_address=request.remote_addr,
+            user_agent=request.user_agent.string,
+            client_id=client_id,
+        )
 
 
 # -- the company page --------------------------------------------------------------------------
@@ -1129,15 +1120,7 @@ def cancel(entity_id: str) -> Any:
             account, membership, _("Tick the box to confirm that you want to cancel."), 400
         )
     prov = provider()
-    confirmed = authenticate(
-        prov.db,
-        prov.passwords,
-        prov.throttle,
-        lambda _identifier: account,
-        f"account:{account.id}",
-        request.form.get("password", "")[:1024],
-        request.remote_addr or "",
-    )
+    confirmed = confirm_own_password(account)
     if confirmed.account is None:
         return _render_company(
             account, membership, _("The password is not correct. Nothing was changed."), 401

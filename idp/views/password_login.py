@@ -13,7 +13,7 @@ from flask import request
 from flask_babel import gettext as _
 
 from idp.identity.documents import mask_phone, normalize_phone
-from idp.identity.login import authenticate, throttle_key
+from idp.identity.login import LoginResult, authenticate, throttle_key
 from idp.identity.sms import SmsUnavailable
 from idp.models import Account
 from idp.views import cookies
@@ -28,14 +28,33 @@ class PasswordLogin:
     status: int = 200
 
 
-def log_in(client_id: str | None = None, via: str | None = None) -> PasswordLogin:
-    """Check the submitted ``username`` and ``password``; on success start a new session."""
+def failure_message(result: LoginResult) -> tuple[str, int]:
+    """The one answer (message, status) of every password check that failed: wrong password
+    and unknown account alike."""
+    if result.failure == "throttled":
+        message = _(
+            "Too many failed attempts. Try again in %(seconds)s seconds.",
+            seconds=result.wait_seconds,
+        )
+        return message, 429
+    if result.failure == "locked":
+        message = _(
+            "This account is locked after too many failed attempts. Contact the service desk."
+        )
+        return message, 403
+    if result.failure == "suspended":
+        return _("This account is suspended. Contact the service desk."), 403
+    return _("Invalid username or password."), 401
+
+
+def check_password_form(client_id: str | None = None, via: str | None = None) -> PasswordLogin:
+    """Check the submitted ``username`` (phone number, ID number or username) and
+    ``password``; a failure is audited (``via`` says where) and answered generically."""
     username = request.form.get("username", "")[:128]
     password = request.form.get("password", "")[:1024]
     if not username.strip() or not password:
         return PasswordLogin(message=_("Please fill in both fields."), status=400)
     prov = provider()
-    details = {"via": via} if via else {}
     result = authenticate(
         prov.db,
         prov.passwords,
@@ -50,27 +69,36 @@ def log_in(client_id: str | None = None, via: str | None = None) -> PasswordLogi
             "login_failed",
             client_id=client_id,
             ip_address=request.remote_addr,
-            details={"reason": result.failure, **details},
+            details={"reason": result.failure, **({"via": via} if via else {})},
         )
-        if result.failure == "throttled":
-            message = _(
-                "Too many failed attempts. Try again in %(seconds)s seconds.",
-                seconds=result.wait_seconds,
-            )
-            return PasswordLogin(message=message, status=429)
-        if result.failure == "locked":
-            message = _(
-                "This account is locked after too many failed attempts. Contact the service desk."
-            )
-            return PasswordLogin(message=message, status=403)
-        if result.failure == "suspended":
-            message = _("This account is suspended. Contact the service desk.")
-            return PasswordLogin(message=message, status=403)
-        return PasswordLogin(message=_("Invalid username or password."), status=401)
+        message, status = failure_message(result)
+        return PasswordLogin(message=message, status=status)
+    return PasswordLogin(account=result.account)
 
-    account = result.account
-    session_id = start_session_for(account, ["pwd"], client_id=client_id, via=via)
-    return PasswordLogin(account=account, session_id=session_id)
+
+def log_in(client_id: str | None = None, via: str | None = None) -> PasswordLogin:
+    """Check the submitted ``username`` and ``password``; on success start a new session."""
+    outcome = check_password_form(client_id, via)
+    if outcome.account is not None:
+        outcome.session_id = start_session_for(
+            outcome.account, ["pwd"], client_id=client_id, via=via
+        )
+    return outcome
+
+
+def confirm_own_password(account: Account) -> LoginResult:
+    """The logged-in person's password re-entered before a change (cancellation, a new phone,
+    an identity correction): counted in the same throttle as logins to the account."""
+    prov = provider()
+    return authenticate(
+        prov.db,
+        prov.passwords,
+        prov.throttle,
+        lambda _identifier: account,
+        account.id,
+        request.form.get("password", "")[:1024],
+        request.remote_addr or "",
+    )
 
 
 def start_session_for(

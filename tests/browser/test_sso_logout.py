@@ -221,8 +221,8 @@ def test_single_sign_on_then_single_logout(sso: SSO, page: Page) -> None:
     expect(page).to_have_url(re.compile(rf"^{re.escape(sso.a.base_url)}/$"))
     expect(page.locator("#name")).to_have_text("王小明")
     assert claim(page, "认证级别 acr") == "urn:idp:loa:L0"
-    # Claims that arrive in later issues are shown as "—".
-    assert claim(page, "实名等级 Verification level") == "—"
+    # The verification level travels as a claim too: an operator-made account is unverified.
+    assert claim(page, "实名等级 Verification level") == "L0"
     sid = claim(page, "会话 sid")
     assert sid != "—"
     page.screenshot(path=str(SCREENSHOT), full_page=True)

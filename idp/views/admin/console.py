@@ -3,10 +3,11 @@
 The login (docs/administration.md):
 
 1. ``/admin/login``: username, phone or ID number and password, checked by
-   ``idp.identity.login.authenticate`` (the same throttle and the same generic answers as every
-   login: OWASP Authentication Cheat Sheet). An account that is not an administrator gets the
-   answer of a wrong password. A console session starts under a new id (no fixation), in the
-   stage ``enrol`` or ``second_factor``, for at most ``PENDING_TTL`` seconds.
+   ``idp.views.password_login.check_password_form`` (the same throttle and the same generic
+   answers as every login: OWASP Authentication Cheat Sheet). An account that is not an
+   administrator gets the answer of a wrong password. A console session starts under a new id
+   (no fixation), in the stage ``enrol`` or ``second_factor``, for at most ``PENDING_TTL``
+   seconds.
 2. First login, ``/admin/enrol``: a new 160-bit TOTP secret is shown as text and as an
    ``otpauth://`` URI (no script, no external QR service); a code from the app confirms it;
    then ten recovery codes are shown once (``/admin/recovery-codes``).
@@ -27,7 +28,6 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext
 
 from idp.identity import admins as admin_rules
-from idp.identity.login import LoginResult, authenticate
 from idp.models import Administrator
 from idp.store.console import ConsoleSession
 from idp.views.admin.auth import (
@@ -39,6 +39,7 @@ from idp.views.admin.auth import (
     safe_next,
     set_cookie,
 )
+from idp.views.password_login import check_password_form
 from idp.views.web import provider
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -87,26 +88,6 @@ def _render_login(username: str = "", error: str | None = None, status: int = 20
     )
 
 
-def _failure_message(result: LoginResult) -> tuple[str, int]:
-    """The answers of the portal and user-space login (idp.views.password_login)."""
-    if result.failure == "throttled":
-        return (
-            _(
-                "Too many failed attempts. Try again in %(seconds)s seconds.",
-                seconds=result.wait_seconds,
-            ),
-            429,
-        )
-    if result.failure == "locked":
-        return (
-            _("This account is locked after too many failed attempts. Contact the service desk."),
-            403,
-        )
-    if result.failure == "suspended":
-        return _("This account is suspended. Contact the service desk."), 403
-    return _("Invalid username or password."), 401
-
-
 @bp.get("/login")
 def login_page() -> Answer:
     if load_session() is not None:
@@ -117,29 +98,16 @@ def login_page() -> Answer:
 @bp.post("/login")
 def login() -> Answer:
     username = request.form.get("username", "")[:128]
-    password = request.form.get("password", "")[:1024]
-    if not username.strip() or not password:
-        return _render_login(username, _("Please fill in both fields."), 400)
+    checked = check_password_form(via="admin_console")
+    if checked.account is None:
+        return _render_login(username, checked.message, checked.status)
     prov = provider()
-    result = authenticate(
-        prov.db,
-        prov.passwords,
-        prov.throttle,
-        prov.people.find_by_identifier,
-        username,
-        password,
-        request.remote_addr or "",
-    )
-    if result.account is None:
-        _audit("admin_login_failed", reason=result.failure)
-        message, status = _failure_message(result)
-        return _render_login(username, message, status)
     services = console()
-    admin = services.admins.find(result.account.id)
+    admin = services.admins.find(checked.account.id)
     if admin is None:
         # The right password of an account that is no administrator: the same answer as a
         # wrong one, so the console does not tell who its administrators are.
-        _audit("admin_login_failed", result.account.id, reason="not_administrator")
+        _audit("admin_login_failed", checked.account.id, reason="not_administrator")
         return _render_login(username, _("Invalid username or password."), 401)
     old = request.cookies.get("idp_admin")
     if old:
