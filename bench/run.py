@@ -465,7 +465,10 @@ def main(argv: list[str] | None = None) -> int:
             "clients", "create", "--name", "Bench portal", "--redirect-uri", REDIRECT_URI, "--json"
         )
         username = f"bench-{secrets.token_hex(4)}"
-        server.idp("users", "create", "--username", username, "--password", PASSWORD)
+        # A real name, so that userinfo and the ID token open a sealed value (AES-256-GCM).
+        server.idp(
+            "users", "create", "--username", username, "--password", PASSWORD, "--name", "张三"
+        )
         portal = Portal(
             server.issuer, portal_data["client_id"], portal_data["client_secret"], username
         )
