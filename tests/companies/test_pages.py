@@ -29,6 +29,7 @@ from tests.companies.helpers import (
     send_grant_code,
 )
 from tests.realname.helpers import rows
+from tests.support import CliRunner
 
 CHINA = timezone(timedelta(hours=8))
 
@@ -153,3 +154,25 @@ def test_pages_are_in_chinese_by_default_and_never_cached(world: Any) -> None:
     handler_page = world.handler.get(world.company)
     assert 'id="my-grants"' in page(handler_page)
     assert world.handler.get(f"{world.company}/grants/new").status_code == 403
+
+
+def test_the_console_shows_a_persons_company_roles_and_grants(
+    world: Any, cli: CliRunner, app: Any
+) -> None:
+    """Issue 7, item 4: the account page of the console lists company roles and grants."""
+    from tests.admin_console.helpers import console_login
+
+    console = console_login(app.test_client(), cli, role="auditor")
+    handler = cli.ok("users", "show", LI_SI.phone, "--json")
+    administrator = cli.ok("users", "show", ZHANG_SAN.phone, "--json")
+
+    handler_page = console.get(f"/admin/accounts/{handler['id']}?lang=en")
+    administrator_page = console.get(f"/admin/accounts/{administrator['id']}?lang=en")
+
+    html = handler_page.get_data(as_text=True)
+    assert handler_page.status_code == 200
+    assert 'data-uscc="91330106064307423H" data-grant-status="active"' in html
+    assert "tax.declaration" in html
+    html = administrator_page.get_data(as_text=True)
+    assert '<tr data-uscc="91330106064307423H"><td>' in html
+    assert "Administrator" in html

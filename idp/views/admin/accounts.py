@@ -29,6 +29,7 @@ from idp.models.base import utcnow
 from idp.views import realname
 from idp.views.account import shown_time
 from idp.views.admin.auth import audit, console_required, notify, read_reason, read_text
+from idp.views.interaction import ROLE_LABELS
 from idp.views.web import provider
 
 bp = Blueprint("admin_accounts", __name__, url_prefix="/admin/accounts")
@@ -193,6 +194,29 @@ def _view(account: Account) -> dict[str, Any]:
                 "in_session": bool(grant.sid and any(s.sid == grant.sid for s in sessions)),
             }
             for grant in grants
+        ],
+        # Legal persons (docs/legal-persons.md): the companies the person holds a role in, and
+        # the handler grants they received.
+        "company_roles": [
+            {
+                "entity": role.entity.name,
+                "uscc": role.entity.uscc,
+                "role": str(ROLE_LABELS.get(role.role, role.role)),
+                "grade": role.grade,
+                "matters": list(role.matters),
+            }
+            for role in prov.entities.roles_of(account.id)
+        ],
+        "handler_grants": [
+            {
+                "entity": grant.entity.name,
+                "uscc": grant.entity.uscc,
+                "grade": grant.grade,
+                "matters": list(grant.matters),
+                "status": grant.status,
+                "until": shown_time(grant.valid_until),
+            }
+            for grant in prov.entities.grants_of(account.id)
         ],
         "is_self": account.id == g.admin_account.id,
     }
