@@ -587,6 +587,7 @@ def cmd_users_unlock(config: Config, args: argparse.Namespace) -> None:
         max_wait=config.LOGIN_MAX_WAIT,
         lock=config.LOGIN_LOCK_FAILURES,
         per_address_hour=config.LOGIN_ADDRESS_FAILURES_PER_HOUR,
+        secret=config.SECRET_KEY.encode(),
     )
     from idp.identity.login import throttle_key
 

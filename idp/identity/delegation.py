@@ -79,10 +79,15 @@ class Scope:
         )
 
     def serves(self, matters: Iterable[str], region: str | None) -> bool:
-        """May act for matters of these classes in this region (a portal's region)."""
-        if not matters_cover(self.matters, matters):
+        """May act for matters of these classes in this region (a portal's region). A portal
+        that names no classes is served only by a scope over every class (the legal
+        representative's), and one without a region only by a scope without regions."""
+        matters = list(matters)
+        if not matters_cover(self.matters, matters or [ALL_MATTERS]):
             return False
-        return not self.regions or region is None or regions_cover(self.regions, [region])
+        if not self.regions:
+            return True
+        return region is not None and regions_cover(self.regions, [region])
 
 
 FULL_SCOPE = Scope("sign", (ALL_MATTERS,), ())

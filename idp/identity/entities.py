@@ -651,7 +651,11 @@ class Entities:
             )
             if current is None or option.delegation is not None:
                 found[entity.id] = option
+        qualified = levels.at_least(account.verification_level, MEMBER_LEVEL)
         for option in found.values():
+            if option.delegation is not None and not qualified:
+                # A corrected identity drops the level: nobody below L2 acts for a company.
+                option.delegation, option.reason = None, "level"
             if option.delegation is not None and option.entity.id in (pending_agreement or set()):
                 option.delegation, option.reason = None, "agreement"
         return sorted(found.values(), key=lambda o: (o.delegation is None, o.entity.name))
@@ -663,6 +667,8 @@ class Entities:
             return None
         entity = self.get(grant.entity_id)
         if entity is None or not entity.active:
+            return None
+        if not levels.at_least(grant.account.verification_level, MEMBER_LEVEL):
             return None
         matters = [m for m in grant.delegation.get("requested_matters", [])]
         region = grant.delegation.get("region")

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -23,7 +23,7 @@ from idp.identity.password_policy import check_password
 from idp.identity.passwords import Passwords
 from idp.identity.personal_data import PersonalData
 from idp.identity.verifiers import SOURCES, Result, Verdict, Verifier
-from idp.models import Account, Verification
+from idp.models import Account, Grant, Verification
 from idp.models.base import Database, new_id, utcnow
 
 MAX_NAME_LENGTH = 64
@@ -463,6 +463,16 @@ class People:
                     application.id_number, row.context("id_number_sealed")
                 )
                 row.verification_level = "L1"
+                # Acting for companies needs the verified identity: those logins end now.
+                session.execute(
+                    update(Grant)
+                    .where(
+                        Grant.account_id == row.id,
+                        Grant.entity_id.is_not(None),
+                        Grant.revoked_at.is_(None),
+                    )
+                    .values(revoked_at=utcnow(), revoked_reason="identity_corrected")
+                )
                 self._record(
                     session,
                     row,

@@ -227,7 +227,7 @@ def check_max_age(ctx: CheckContext, req: dict[str, Any]) -> None:
     raw = _single(ctx, "max_age")
     if raw is None:
         return
-    if not raw.isdigit() or len(raw) > 10:
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 10:
         raise InvalidRequestError("'max_age' must be a non-negative integer.")
     req["max_age"] = int(raw)
 

@@ -38,12 +38,14 @@ writes an audit event in the same transaction.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import ipaddress
 import json
 import re
 import secrets
+import socket
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -70,6 +72,7 @@ from idp.models.client import (
 )
 from idp.oauth.claims import SCOPES_SUPPORTED
 from idp.oauth.keys import SUPPORTED_ALGORITHMS
+from idp.oauth.subjects import sector_of
 
 AUTH_METHODS = (*SECRET_AUTH_METHODS, *KEY_AUTH_METHODS, PUBLIC_AUTH_METHOD)
 SUBJECT_TYPES = ("public", "pairwise")
@@ -235,9 +238,13 @@ class FetchError(Exception):
         self.answered = answered
 
 
-def fetch_json(uri: str, timeout: float) -> Any:
+def fetch_json(uri: str, timeout: float, *, public_only: bool = False) -> Any:
     """GET a small JSON document: no redirects, at most 64 KiB, a timeout for connecting and
-    for each read. Raises :class:`FetchError` with a reason safe to show."""
+    for each read. Raises :class:`FetchError` with a reason safe to show. ``public_only``
+    (production) refuses hosts that resolve to loopback, private, link-local or other
+    non-global addresses: registrants must not make the provider probe its own network."""
+    if public_only and not _resolves_to_public_addresses(uri):
+        raise FetchError("could not be reached")
     try:
         with requests.get(
             uri,
@@ -261,6 +268,20 @@ def fetch_json(uri: str, timeout: float) -> Any:
         return json.loads(body)
     except (ValueError, RecursionError):
         raise FetchError("did not answer JSON", answered=True) from None
+
+
+def _resolves_to_public_addresses(uri: str) -> bool:
+    host = urlsplit(uri).hostname
+    if not host:
+        return False
+    try:
+        infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
+    except (OSError, UnicodeError):
+        return False
+    addresses = {info[4][0] for info in infos}
+    return bool(addresses) and all(
+        ipaddress.ip_address(str(address).split("%")[0]).is_global for address in addresses
+    )
 
 
 Fetcher = Callable[[str, float], Any]
@@ -651,10 +672,12 @@ def defaults() -> dict[str, Any]:
 class ClientRegistry:
     """Portal administration over the database: validation, changes, audit."""
 
-    def __init__(self, db: Database, policy: RegistryPolicy, fetch: Fetcher = fetch_json) -> None:
+    def __init__(self, db: Database, policy: RegistryPolicy, fetch: Fetcher | None = None) -> None:
         self.db = db
         self.policy = policy
-        self.fetch = fetch
+        self.fetch: Fetcher = fetch or functools.partial(
+            fetch_json, public_only=not policy.development
+        )
 
     # -- reading -----------------------------------------------------------------------------
     def get(self, client_id: str) -> Client:
@@ -689,6 +712,7 @@ class ClientRegistry:
         for run in CHECKS:
             run(check)
         self._check_duplicate_names(check, current)
+        _check_sector_kept(check, current)
         self._check_remote(check)
         errors = [e for e in check.errors if e.code not in advisory]
         if errors:
@@ -1017,6 +1041,30 @@ def _new_secret(method: str | None) -> str | None:
 
 def _plausible_id(client_id: str) -> bool:
     return bool(client_id) and len(client_id) <= 64
+
+
+def _check_sector_kept(check: _Check, current: Client | None) -> None:
+    """A pairwise portal keeps its sector (OIDC Core 8.1): its ``sub`` values are computed from
+    it, so a new redirect host or sector identifier would hand it another sector's subjects."""
+    if current is None or current.subject_type != "pairwise":
+        return
+    if check.result.get("subject_type") != "pairwise":
+        check.error(
+            "subject_type", "sector_changed", "a pairwise portal cannot become public again"
+        )
+        return
+    after = Client(
+        client_id=current.client_id,
+        redirect_uris=check.result.get("redirect_uris") or [],
+        sector_identifier_uri=check.result.get("sector_identifier_uri"),
+    )
+    if sector_of(after) != sector_of(current):
+        field = "sector_identifier_uri" if current.sector_identifier_uri else "redirect_uris"
+        check.error(
+            field,
+            "sector_changed",
+            f"must stay in the sector {sector_of(current)} of this pairwise portal",
+        )
 
 
 def _apply(client: Client, metadata: Mapping[str, Any]) -> None:

@@ -89,6 +89,19 @@ class Interaction:
     binding: str
 
 
+def login_acr(request: AuthorizationRequest, account: Account) -> str:
+    """The ``acr`` of a login: the level the account reached. When the portal demanded an
+    essential ``acr`` with values, the highest of those values the level meets (OIDC Core
+    5.5.1.1: the value returned must be one of those requested)."""
+    demanded = claims_module.essential_acr_values(request.claims) or []
+    met = [
+        (levels.rank(level), value)
+        for value in demanded
+        if (level := levels.from_acr(value)) and levels.at_least(account.verification_level, level)
+    ]
+    return max(met)[1] if met else account.acr
+
+
 class Provider:
     def __init__(self, config: Config, db: Database, redis_client: redis.Redis) -> None:
         self.config = config
@@ -142,6 +155,7 @@ class Provider:
             max_wait=config.LOGIN_MAX_WAIT,
             lock=config.LOGIN_LOCK_FAILURES,
             per_address_hour=config.LOGIN_ADDRESS_FAILURES_PER_HOUR,
+            secret=config.SECRET_KEY.encode(),
         )
         self.metadata = metadata(self.issuer, UI_LOCALES, config.TRUST_FRAMEWORK)
         self.sensitive_claims = claims_module.BUILTIN_SENSITIVE_CLAIMS | config.sensitive_claims
@@ -657,6 +671,7 @@ class Provider:
                 "delegation_source": acting.delegation.source,
                 "delegation": snapshot,
             }
+        acr = login_acr(request, account)
         grant = self.tokens.create_grant(
             account=account,
             client=client,
@@ -665,7 +680,7 @@ class Provider:
             released_claims=released_claims,
             sid=session.sid,
             auth_time=session.auth_time,
-            acr=account.acr,
+            acr=acr,
             amr=session.amr,
             **company,
         )
@@ -690,7 +705,7 @@ class Provider:
                 "code_challenge": request.code_challenge,
                 "code_challenge_method": request.code_challenge_method,
                 "auth_time": session.auth_time,
-                "acr": account.acr,
+                "acr": acr,
                 "amr": session.amr,
             },
             ttl=self.config.AUTHORIZATION_CODE_TTL,
@@ -735,19 +750,7 @@ class Provider:
         session = self.sessions.destroy(session_id) if session_id else None
         if session is None:
             return None
-        self.tokens.revoke_grants_of_session(session.sid, reason)
-        with self.db.transaction() as db_session:
-            for client_id in session.clients:
-                client = db_session.get(Client, client_id)
-                if client is not None:
-                    self.backchannel.enqueue(
-                        db_session,
-                        client,
-                        subject=self.subjects.for_client(client, session.subject),
-                        sid=session.sid,
-                        reason=reason,
-                    )
-        self.backchannel.wake()
+        self._session_ended([session], reason)
         self.audit(
             "logout",
             actor=session.account_id,
@@ -756,6 +759,32 @@ class Provider:
             details={"reason": reason, "portals": len(session.clients)},
         )
         return session
+
+    def end_sessions_of(self, account_id: str, reason: str) -> int:
+        """End every SSO session of an account as a logout does (an administrator's action);
+        returns how many ended."""
+        ended = self.sessions.destroy_all(account_id)
+        self._session_ended(ended, reason)
+        return len(ended)
+
+    def _session_ended(self, ended: list[LoginSession], reason: str) -> None:
+        """The refresh tokens issued in the sessions stop, and every portal of each session
+        hears through the back channel, under the ``sub`` it knows."""
+        for session in ended:
+            self.tokens.revoke_grants_of_session(session.sid, reason)
+        with self.db.transaction() as db_session:
+            for session in ended:
+                for client_id in session.clients:
+                    client = db_session.get(Client, client_id)
+                    if client is not None:
+                        self.backchannel.enqueue(
+                            db_session,
+                            client,
+                            subject=self.subjects.for_client(client, session.subject),
+                            sid=session.sid,
+                            reason=reason,
+                        )
+        self.backchannel.wake()
 
     def _end_everything(self, account: Account, reason: str) -> None:
         """End every session and grant of an account and tell every portal (clause 7, 8)."""

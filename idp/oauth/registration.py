@@ -23,6 +23,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from idp.identity import levels
 from idp.models import Client, InitialAccessToken
 from idp.models.client import SECRET_AUTH_METHODS
 from idp.oauth.client_registry import (
@@ -55,6 +56,9 @@ SAME_NAMES = (
     "minimum_verification_level",
 )
 ADMINISTRATOR_ONLY = ("trusted", "allowed_sensitive_claims", "status")
+# A portal may raise its minimum verification level itself, never lower or clear it (an
+# administrator may have set it: issue "real-name registration", item 6).
+RAISE_ONLY = "minimum_verification_level"
 GRANT_TYPES = ("authorization_code", "refresh_token")
 RESPONSE_TYPES = ("code",)
 # Our field name -> the RFC 7591 name used in error descriptions.
@@ -274,6 +278,9 @@ class DynamicRegistration:
         full.update(defaults())
         full.update(data)
         full.update({name: current[name] for name in ADMINISTRATOR_ONLY})
+        kept = current[RAISE_ONLY]
+        if levels.rank(full.get(RAISE_ONLY)) < levels.rank(kept):
+            full[RAISE_ONLY] = kept
         try:
             outcome = self.registry.update(client_id, full, actor=self._actor(client_id))
         except InvalidMetadata as exc:

@@ -11,6 +11,8 @@ that the answer and the timing are the same for unknown accounts.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import math
 import time
 from dataclasses import dataclass
@@ -31,17 +33,26 @@ class Verdict:
 
 class LoginThrottle:
     def __init__(
-        self, client: redis.Redis, *, free: int, max_wait: int, lock: int, per_address_hour: int
+        self,
+        client: redis.Redis,
+        *,
+        free: int,
+        max_wait: int,
+        lock: int,
+        per_address_hour: int,
+        secret: bytes,
     ) -> None:
         self.client = client
+        # Keys are HMACs: a typed phone or ID number is not recoverable from Redis.
+        self.secret = secret
         self.free = free
         self.max_wait = max_wait
         self.lock = lock
         self.per_address_hour = per_address_hour
 
-    @staticmethod
-    def _account_key(username: str) -> str:
-        return f"idp:fail:account:{digest(username.strip().lower())}"
+    def _account_key(self, username: str) -> str:
+        mac = hmac.new(self.secret, username.strip().lower().encode(), hashlib.sha256)
+        return f"idp:fail:account:{mac.hexdigest()}"
 
     @staticmethod
     def _address_key(address: str) -> str:

@@ -40,9 +40,10 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext
 
 from idp.identity import documents
+from idp.identity.login import throttle_key
 from idp.identity.password_policy import check_password
 from idp.identity.people import Application
-from idp.identity.sms import SmsUnavailable
+from idp.identity.sms import SendResult, SmsUnavailable
 from idp.models import Account
 from idp.views import cookies, realname
 from idp.views.interaction import SCOPE_DESCRIPTIONS, describe_claim
@@ -608,9 +609,8 @@ def recover() -> Any:
             else:
                 result = prov.sms.issue_without_sending(target, "recover", address)
         except SmsUnavailable:
-            state.problem = _("The SMS could not be sent just now. Try again in a few minutes.")
-            state.status = 503
-            return _render_recover(state)
+            # Told like an unknown identifier: a failing gateway must not show who exists.
+            result = SendResult(sent=True, refused=None)
         if not result.sent:
             state.problem = _(
                 "A code was requested a moment ago. Try again in %(seconds)s seconds.",
@@ -622,22 +622,39 @@ def recover() -> Any:
             "If an account matches, a code was sent to the phone number registered with it."
         )
         return _render_recover(state)
+    # Every answer before the code is proven is the same for known and unknown identifiers:
+    # the code first (counted in the login throttle), then what depends on the account.
     password = request.form.get("password", "")[:1024]
     code = (request.form.get("sms_code") or "").strip()
-    if phone is None or account is None or not code:
-        state.fail("sms_code", "wrong" if code else "required", 400)
+    general = check_password(password)
+    if not code:
+        state.fail("sms_code", "required")
+    if general:
+        state.fail("password", general)
+    elif password != request.form.get("password_confirm", "")[:1024]:
+        state.fail("password_confirm", "mismatch")
+    if state.errors:
+        return _render_recover(state)
+    key = throttle_key(account, identifier)
+    verdict = prov.throttle.check(key, address)
+    if not verdict.allowed:
+        state.problem = _(
+            "Too many failed attempts. Try again in %(seconds)s seconds.",
+            seconds=max(verdict.wait_seconds, 1),
+        )
+        state.status = 429
+        return _render_recover(state)
+    target = phone or documents.normalize_phone(identifier) or identifier
+    outcome = prov.sms.check(target, "recover", code) if identifier else "wrong"
+    if outcome != "ok" or account is None:
+        prov.throttle.record_failure(key, address)
+        state.fail("sms_code", outcome if outcome != "ok" else "wrong", 400)
         return _render_recover(state)
     profile = prov.people.profile(account)
     problem = check_password(password, phone=profile.phone, id_number=profile.id_number)
     if problem:
         state.fail("password", problem)
-        return _render_recover(state)
-    if password != request.form.get("password_confirm", "")[:1024]:
-        state.fail("password_confirm", "mismatch")
-        return _render_recover(state)
-    outcome = prov.sms.check(phone, "recover", code)
-    if outcome != "ok":
-        state.fail("sms_code", outcome, 400)
+        state.problem = _("Choose another password and request a new code.")
         return _render_recover(state)
     prov.reset_password(account, password, ip_address=address)
     return redirect(url_for("account.login_page"), 303)

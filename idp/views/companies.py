@@ -160,6 +160,9 @@ MESSAGES: dict[tuple[str, str], Any] = {
         "This person must first verify their name and ID number (level L2) in their account."
     ),
     ("member", "already_member"): lazy_gettext("This person already holds a role in the company."),
+    ("member", "too_many"): lazy_gettext(
+        "Too many people looked up who have no account. Try again in an hour."
+    ),
     ("grade", "unknown"): lazy_gettext("Choose a grade."),
     ("matters", "required"): lazy_gettext("Choose at least one class of matters."),
     ("matters", "unknown"): lazy_gettext("Choose classes of matters from the catalogue."),
@@ -804,16 +807,23 @@ def _until_from_form(state: ScopeState, unchanged: str | None = None) -> datetim
     return until.astimezone(UTC)
 
 
-def _member_from_form(state: ScopeState) -> Account | None:
-    """The person named by mobile phone number or ID number (exact matches only)."""
+def _member_from_form(state: ScopeState, acting: Account) -> Account | None:
+    """The person named by mobile phone number or ID number (exact matches only). Lookups
+    that find nobody count against the acting person's hourly verification attempts, so the
+    form is no directory of who has an account."""
     raw = (request.form.get("member") or "").strip()[:MAX_FIELD_LENGTH]
     state.values["member"] = raw
     if not raw:
         state.fail("member", "required")
         return None
+    prov = provider()
+    if prov.verification_failures.exceeded(f"account:{acting.id}"):
+        state.fail("member", "too_many", 429)
+        return None
     identifier = documents.normalize_phone(raw) or "".join(raw.split()).upper()
-    account = provider().people.find_by_identifier(identifier)
+    account = prov.people.find_by_identifier(identifier)
     if account is None or not account.active or account.user_type != "natural_person":
+        prov.verification_failures.count(f"account:{acting.id}")
         state.fail("member", "no_account")
         return None
     if not levels.at_least(account.verification_level, MEMBER_LEVEL):
@@ -960,7 +970,7 @@ def appoint(entity_id: str) -> Any:
         _send_own_code(account, state)
         return _render_scope_form(account, membership, "administrator", state)
     scope = _scope_from_form(state)
-    member = _member_from_form(state)
+    member = _member_from_form(state, account)
     entities = provider().entities
     # What the rules would refuse anyway is told before the SMS code is spent.
     if member is not None and entities.role(membership.entity.id, member.id) is not None:
@@ -1025,7 +1035,7 @@ def new_grant(entity_id: str) -> Any:
         return _render_scope_form(account, membership, "grant", state)
     scope = _scope_from_form(state)
     until = _until_from_form(state, unchanged=default_until)
-    member = _member_from_form(state)
+    member = _member_from_form(state, account)
     _beyond_own(membership, scope, state)
     role = provider().entities.role(membership.entity.id, member.id) if member else None
     if role is not None and role.role == "legal_representative":

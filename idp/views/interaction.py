@@ -408,6 +408,9 @@ OPTION_REASONS = {
     "agreement": lazy_gettext(
         "The legal representative must first accept the updated legal-person agreement."
     ),
+    "level": lazy_gettext(
+        "Your identity must be verified to level L2 or above to act for a company."
+    ),
 }
 ROLE_LABELS = {
     "legal_representative": lazy_gettext("Legal representative"),

@@ -7,6 +7,7 @@ Sheet), every outcome audited without personal data, and a new session id at eve
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 from flask import request
@@ -14,10 +15,12 @@ from flask_babel import gettext as _
 
 from idp.identity.documents import mask_phone, normalize_phone
 from idp.identity.login import LoginResult, authenticate, throttle_key
-from idp.identity.sms import SmsUnavailable
+from idp.identity.sms import SendResult, SmsUnavailable
 from idp.models import Account
 from idp.views import cookies
 from idp.views.web import provider
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -154,10 +157,9 @@ def log_in_with_code(client_id: str | None = None, via: str | None = None) -> Co
                 else prov.sms.issue_without_sending(phone, "login", address)
             )
         except SmsUnavailable:
-            return CodeLogin(
-                message=_("The SMS could not be sent just now. Try again in a few minutes."),
-                status=503,
-            )
+            # Told like an unknown number: a failing gateway must not show who has an account.
+            log.warning("SMS gateway unavailable for a login code")
+            result = SendResult(sent=True, refused=None)
         if not result.sent:
             return CodeLogin(
                 message=_(

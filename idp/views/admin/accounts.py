@@ -24,7 +24,7 @@ from flask_babel import gettext as _
 from sqlalchemy import or_, select
 
 from idp.identity import documents
-from idp.models import Account, Client, Grant
+from idp.models import Account, Grant
 from idp.models.base import utcnow
 from idp.views import realname
 from idp.views.account import shown_time
@@ -305,30 +305,14 @@ def reinstate(account_id: str) -> Answer:
 def end_sessions(account: Account, reason: str) -> int:
     """End every SSO session of the account as a logout does: the session's tokens stop and its
     portals are told through the back channel. Returns how many sessions ended."""
-    prov = provider()
-    ended = prov.sessions.destroy_all(account.id)
-    for session in ended:
-        prov.tokens.revoke_grants_of_session(session.sid, "sessions_ended")
-    with prov.db.transaction() as db_session:
-        for session in ended:
-            for client_id in session.clients:
-                client = db_session.get(Client, client_id)
-                if client is not None:
-                    prov.backchannel.enqueue(
-                        db_session,
-                        client,
-                        subject=account.subject,
-                        sid=session.sid,
-                        reason="sessions_ended",
-                    )
-    prov.backchannel.wake()
+    ended = provider().end_sessions_of(account.id, "sessions_ended")
     audit(
         "admin_sessions_ended",
         reason=reason,
         account_id=account.id,
-        details={"sessions": len(ended)},
+        details={"sessions": ended},
     )
-    return len(ended)
+    return ended
 
 
 @bp.post("/<account_id>/end-sessions")
@@ -368,6 +352,15 @@ def counter_verification(account_id: str) -> Answer:
         )
     if not account.active:
         return _refuse(account, "counter", "reference", _("The account is suspended."), 409)
+    if account.id == g.admin_account.id:
+        # Four eyes: nobody records their own in-person verification.
+        return _refuse(
+            account,
+            "counter",
+            "reference",
+            _("Another operator must record your own verification."),
+            403,
+        )
     before = provider().people.record_counter_verification(
         account, reference, actor=g.admin.account_id
     )

@@ -125,6 +125,8 @@ def _read_draft() -> Draft:
     if draft.effective_at_text:
         try:
             moment = datetime.fromisoformat(draft.effective_at_text)
+            if not 2000 <= moment.year <= 2100:
+                raise ValueError("out of range")
         except ValueError:
             draft.errors["effective_at"] = _("Enter a date and time such as 2027-01-01T00:00.")
         else:

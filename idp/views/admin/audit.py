@@ -79,6 +79,8 @@ def _moment(text: str, end: bool) -> datetime | None:
     """``YYYY-MM-DD`` (the whole day) or ``YYYY-MM-DDTHH:MM``, in UTC+8 unless a zone is given.
     Raises ValueError."""
     value = datetime.fromisoformat(text)
+    if not 2000 <= value.year <= 2100:
+        raise ValueError("out of range")  # and no overflow in the arithmetic below
     if value.tzinfo is None:
         value = value.replace(tzinfo=DISPLAY_TIMEZONE)
     if end and len(text) == 10:

@@ -465,7 +465,7 @@ def issue_initial_access_token() -> Answer:
     numbers: dict[str, Any] = {}
     for name in ("uses", "days"):
         text = request.form.get(name, "").strip()[:8]
-        numbers[name] = int(text) if text.isdigit() else text
+        numbers[name] = int(text) if text.isascii() and text.isdigit() else text
     maximum = {"uses": MAX_INITIAL_TOKEN_USES, "days": MAX_INITIAL_TOKEN_DAYS}
     for error in initial_token_problems(numbers["uses"], numbers["days"]):
         errors[f"token.{error.field}"] = [
