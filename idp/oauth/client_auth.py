@@ -11,13 +11,13 @@ import time
 from typing import Any, cast
 
 import redis
-import requests
 from authlib.oauth2.rfc7523 import JWTBearerClientAssertion
 from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 
 from idp.models import Client
+from idp.oauth.client_registry import FetchError, fetch_json
 from idp.oauth.errors import InvalidClientError
 
 log = logging.getLogger(__name__)
@@ -31,11 +31,20 @@ ASSERTION_ALGORITHMS = ["RS256", "ES256", "PS256"]
 class PrivateKeyJWT(JWTBearerClientAssertion):
     CLIENT_AUTH_METHOD = "private_key_jwt"
 
-    def __init__(self, *, issuer: str, token_endpoint: str, redis_client: redis.Redis) -> None:
+    def __init__(
+        self,
+        *,
+        issuer: str,
+        token_endpoint: str,
+        redis_client: redis.Redis,
+        public_only: bool = True,
+    ) -> None:
         super().__init__(validate_jti=True, leeway=60)
         self.issuer = issuer
         self.token_endpoint = token_endpoint
         self.redis = redis_client
+        # Production fetches jwks_uri only from public addresses (as registration does).
+        self.public_only = public_only
         self._remote: dict[str, tuple[float, KeySet]] = {}
 
     def get_audiences(self) -> list[str]:
@@ -64,10 +73,9 @@ class PrivateKeyJWT(JWTBearerClientAssertion):
             if cached and cached[0] > time.monotonic():
                 return cached[1]
             try:
-                response = requests.get(client.jwks_uri, timeout=3, allow_redirects=False)
-                response.raise_for_status()
-                key_set = KeySet.import_key_set(response.json())
-            except (requests.RequestException, ValueError, TypeError, KeyError) as exc:
+                document = fetch_json(client.jwks_uri, 3.0, public_only=self.public_only)
+                key_set = KeySet.import_key_set(document)
+            except (FetchError, ValueError, TypeError, KeyError) as exc:
                 # Fail closed: no key set, no authentication (and never a 500).
                 log.warning(
                     "jwks_uri of client %s unusable: %s", client.client_id, type(exc).__name__

@@ -178,6 +178,7 @@ class Provider:
                 issuer=self.issuer,
                 token_endpoint=self.metadata["token_endpoint"],
                 redis_client=self.redis,
+                public_only=not self.config.development,
             ),
         )
         openid = OpenIDTokenExtension(self)

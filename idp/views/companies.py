@@ -1113,6 +1113,48 @@ def edit_grant(entity_id: str, grant_id: str) -> Any:
     )
 
 
+@bp.route("/<entity_id>/grants/<grant_id>/renew", methods=["GET", "POST"])
+def renew(entity_id: str, grant_id: str) -> Any:
+    """Another period of validity (``IDP_HANDLER_GRANT_DAYS`` from now): a widening of the
+    grant in time, so it needs the renewing person's SMS code (legal-person issue, item 3)."""
+    account = _signed_in()
+    if account is None:
+        return _to_login(url_for("companies.renew", entity_id=entity_id, grant_id=grant_id))
+    membership = _manager_membership(entity_id, account)
+    if not isinstance(membership, Membership):
+        return membership
+    grant = _managed_grant(membership, grant_id)
+    if grant is None:
+        return _not_found()
+    own = membership.own_scope
+    if own is None or not own.includes(scope_of_grant(grant)):
+        return _refused(message("form", "beyond_own_scope"))
+    entities = provider().entities
+    state = realname.FormState()
+    if request.method == "POST":
+        if request.form.get("action") == "send_code":
+            _send_own_code(account, state)
+        elif _check_own_code(account, state):
+            try:
+                entities.renew(grant, account)
+            except EntityError as error:
+                return _render_company(account, membership, message("form", error.code), 409)
+            return redirect(
+                url_for("companies.company", entity_id=membership.entity.id, done="renewed"), 303
+            )
+    return render_template(
+        "company_renew.html",
+        current="companies",
+        action_url=url_for("companies.renew", entity_id=entity_id, grant_id=grant.id),
+        company_url=url_for("companies.company", entity_id=entity_id),
+        entity_name=membership.entity.name,
+        handler=_masked_person(grant.account_id, {}),
+        until=_date_shown(entities.default_until()),
+        masked_phone=documents.mask_phone(_own_phone(account) or ""),
+        **state.context(),
+    ), state.status
+
+
 @bp.post("/<entity_id>/cancel")
 def cancel(entity_id: str) -> Any:
     """Legal-person agreement: the legal representative cancels the company's account, with
@@ -1164,11 +1206,16 @@ def grant_status(entity_id: str, grant_id: str) -> Any:
         return _not_found()
     action = request.form.get("action", "")
     entities = provider().entities
+    own = membership.own_scope
+    if own is None or not own.includes(scope_of_grant(grant)):
+        return _refused(message("form", "beyond_own_scope"))
+    if action == "renew":
+        # Another period of validity widens the grant: its own page, with the SMS code.
+        return redirect(
+            url_for("companies.renew", entity_id=membership.entity.id, grant_id=grant.id), 303
+        )
     try:
-        if action == "renew":
-            entities.renew(grant, account)
-            done = "renewed"
-        elif action in STATUS_ACTIONS:
+        if action in STATUS_ACTIONS:
             status, done = STATUS_ACTIONS[action]
             entities.set_status(grant, account, status)
         else:

@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
+from idp.views import cookies
 from tests.companies.conftest import build_company
 from tests.companies.helpers import (
     CHEN_XIAOMING,
@@ -81,7 +82,7 @@ def test_grant_form_refusals_are_per_field_and_spend_no_sms_code(
 
 
 def test_expiring_grants_are_shown_apart_and_can_be_renewed(
-    app: Any, provider: Any, represented: Any
+    app: Any, provider: Any, represented: Any, make_app: Any
 ) -> None:
     chen, company = represented.legal_representative, represented.company
     li = registered(app, provider, LI_SI)
@@ -97,7 +98,20 @@ def test_expiring_grants_are_shown_apart_and_can_be_renewed(
     expiring = overview.split('id="expiring"', 1)[1].split("</section>", 1)[0]
     assert f'data-grant="{grant_id}"' in expiring
 
-    renewed = post(chen, f"{company}/grants/{grant_id}/status", {"action": "renew"})
+    renew_page = location(post(chen, f"{company}/grants/{grant_id}/status", {"action": "renew"}))
+    assert renew_page.endswith(f"/grants/{grant_id}/renew")
+    # Another period of validity widens the grant: it needs the renewing person's SMS code.
+    refused = post(chen, renew_page, {"action": "renew", "sms_code": "000000"})
+    assert refused.status_code == 400
+    assert "sms_code" in errors_of(refused)
+    # The code sent for the grant a moment ago blocks a resend for 60 s; another instance
+    # with its own secret keys its codes apart (the SSO session is shared through Redis).
+    elsewhere = make_app(SECRET_KEY="another-secret-key-that-is-long-enough-01234").test_client()
+    session = chen.get_cookie(cookies.SESSION)
+    assert session is not None
+    elsewhere.set_cookie(cookies.SESSION, session.value)
+    code = send_grant_code(elsewhere, renew_page, provider, CHEN_XIAOMING.phone)
+    renewed = post(elsewhere, renew_page, {"action": "renew", "sms_code": code})
     assert location(renewed).endswith("?done=renewed")
     (row,) = rows(provider, "SELECT valid_until FROM handler_grants")
     until = row["valid_until"]
