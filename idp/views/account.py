@@ -30,7 +30,6 @@ from flask import (
     Blueprint,
     Response,
     flash,
-    get_flashed_messages,
     redirect,
     render_template,
     request,
@@ -414,8 +413,7 @@ def _render_verification(account: Account, state: realname.FormState | None = No
         options=realname.verification_options(account, None),
         action_url=url_for("account.verification"),
         evidence=evidence,
-        # A notice from the registration just before (the registry was unavailable).
-        **state.context(notice=next(iter(get_flashed_messages()), None)),
+        **state.context(),
     ), state.status
 
 
@@ -566,7 +564,7 @@ def register() -> Any:
         return _render_register(outcome.state)
     session_id = start_session_for(outcome.account, ["sms"], client_id=None, via="registration")
     if outcome.state.notice:
-        flash(outcome.state.notice)  # told on the verification page
+        flash(outcome.state.notice)  # told on the next page (templates/base.html)
     response = redirect(url_for("account.verification_page"), 303)
     cookies.set_session(response, session_id, provider().config)
     return response

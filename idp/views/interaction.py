@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import NamedTuple
 
-from flask import Blueprint, Response, g, redirect, render_template, request, url_for
+from flask import Blueprint, Response, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext
 
@@ -343,6 +343,9 @@ def register(interaction_id: str) -> Answer:
     session_id = start_session_for(
         outcome.account, ["sms"], client_id=interaction.request.client_id, via="registration"
     )
+    if outcome.state.notice:
+        # Told on the next page of ours: the consent page, or any later visit (base.html).
+        flash(outcome.state.notice)
     interaction.progress.logged_in_here = True
     return _with_session(_continue(provider().resume(interaction, session_id)), session_id)
 

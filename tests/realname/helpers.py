@@ -127,7 +127,7 @@ def alert(html: str) -> str:
 
 
 def notice(html: str) -> str:
-    match = re.search(r'id="form-notice"><p>(.*?)</p>', html, re.S)
+    match = re.search(r'id="(?:form-notice|flash-notice)"><p>(.*?)</p>', html, re.S)
     assert match, "no notice on the page"
     return html_module.unescape(match.group(1))
 

@@ -82,6 +82,9 @@ def test_an_unavailable_registry_inside_a_login_gives_acr_l1(
     assert response.status_code == 303
     _body, claims = tokens(rp, attempt)
     assert claims["acr"] == "urn:idp:loa:L1"
+    # The trusted portal got its code at once; the person is told at their next visit here,
+    # in the language of the registration (Chinese by default).
+    assert "人口信息库" in notice(page(rp.browser.get("/account")))
 
 
 def test_the_registry_raises_a_resident_id_to_l2(
