@@ -22,7 +22,7 @@ from idp.identity import documents, levels
 from idp.identity.password_policy import check_password
 from idp.identity.passwords import Passwords
 from idp.identity.personal_data import PersonalData
-from idp.identity.verifiers import SOURCES, Result, Verdict, Verifier
+from idp.identity.verifiers import Result, Verdict, Verifier
 from idp.models import Account, Grant, Verification
 from idp.models.base import Database, new_id, utcnow
 
@@ -488,6 +488,3 @@ class People:
         except IntegrityError:
             return Registered(errors={"id_number": "taken"})
         return Registered(account=row, verdict=verdict)
-
-    def source_of(self, check: str) -> str:
-        return SOURCES.get(check, check)

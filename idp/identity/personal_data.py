@@ -104,10 +104,6 @@ class PersonalData:
     def current(self) -> str:
         return self._ring[1]
 
-    @property
-    def key_ids(self) -> list[str]:
-        return list(self._ring[0])
-
     def _refresh(self) -> tuple[dict[str, AESGCM], str]:
         """The key ring, read again when its file changed since (``idp keys rotate-data`` run by
         another process): a running server then opens values sealed under the new key and seals

@@ -86,12 +86,12 @@ def safe_next(value: str | None) -> str:
     return value
 
 
-def _signed_in() -> Account | None:
+def current_account() -> Account | None:
     _session, account = provider().current_session(request.cookies.get(cookies.SESSION))
     return account
 
 
-def _to_login(target: str | None = None) -> Response:
+def to_login(target: str | None = None) -> Response:
     if target is None:
         query = request.query_string.decode("latin-1")
         target = request.path + (f"?{query}" if query else "")
@@ -104,16 +104,16 @@ def signed_in(view: Callable[[Account], Any]) -> Callable[[], Any]:
 
     @functools.wraps(view)
     def wrapper() -> Any:
-        account = _signed_in()
+        account = current_account()
         if account is None:
-            return _to_login(None if request.method == "GET" else request.path)
+            return to_login(None if request.method == "GET" else request.path)
         return view(account)
 
     return wrapper
 
 
 @bp.after_request
-def _no_store(response: Response) -> Response:
+def no_store(response: Response) -> Response:
     # Personal data: never kept in shared or browser caches.
     response.headers["Cache-Control"] = "no-store"
     response.headers["Pragma"] = "no-cache"
@@ -143,7 +143,7 @@ def _render_login(
 
 @bp.get("/login")
 def login_page() -> Response | tuple[str, int]:
-    if _signed_in() is not None:
+    if current_account() is not None:
         return redirect(safe_next(request.args.get("next")), 303)
     return _render_login()
 
@@ -184,9 +184,9 @@ def logged_out() -> str:
 
 @bp.get("")
 def overview() -> Response | str:
-    account = _signed_in()
+    account = current_account()
     if account is None:
-        return _to_login()
+        return to_login()
     masked = provider().people.profile(account).masked
     return render_template(
         "account_overview.html",
@@ -204,9 +204,9 @@ def overview() -> Response | str:
 
 @bp.get("/agreements")
 def agreements() -> Response | str:
-    account = _signed_in()
+    account = current_account()
     if account is None:
-        return _to_login()
+        return to_login()
     prov = provider()
     history = prov.agreement_history(account.id)
     names = prov.client_names(row.client_id for row, _title in history)
@@ -230,9 +230,9 @@ def agreements() -> Response | str:
 
 @bp.get("/consents")
 def consents() -> Response | str:
-    account = _signed_in()
+    account = current_account()
     if account is None:
-        return _to_login()
+        return to_login()
     prov = provider()
     found = prov.consents_of(account.id)
     names = prov.client_names(consent.client_id for consent in found)
@@ -284,9 +284,9 @@ def consents() -> Response | str:
 @bp.post("/consents/withdraw")
 def withdraw() -> Response:
     """PIPL article 15: withdraw a consent; the portal's refresh and access tokens stop at once."""
-    account = _signed_in()
+    account = current_account()
     if account is None:
-        return _to_login(url_for("account.consents"))
+        return to_login(url_for("account.consents"))
     client_id = request.form.get("client_id", "")
     withdrawn = 0 < len(client_id) <= MAX_CLIENT_ID_LENGTH and provider().withdraw_consent(
         account, client_id
@@ -296,9 +296,9 @@ def withdraw() -> Response:
 
 @bp.get("/disclosures")
 def disclosures() -> Response | str:
-    account = _signed_in()
+    account = current_account()
     if account is None:
-        return _to_login()
+        return to_login()
     prov = provider()
     records = prov.disclosures_of(account.id)
     names = prov.client_names(record.client_id for record in records)
@@ -325,8 +325,8 @@ def _render_cancel(error: str | None = None, status: int = 200) -> tuple[str, in
 
 @bp.get("/cancel")
 def cancel_page() -> Response | tuple[str, int]:
-    if _signed_in() is None:
-        return _to_login()
+    if current_account() is None:
+        return to_login()
     return _render_cancel()
 
 
@@ -335,9 +335,9 @@ def cancel() -> Response | tuple[str, int]:
     """Natural-person agreement clause 8: the person cancels, with the password re-entered
     (counted in the login throttle) and an explicit confirmation. Sessions end, tokens are
     revoked, portals are told, personal data is erased (``Provider.cancel_account``)."""
-    account = _signed_in()
+    account = current_account()
     if account is None:
-        return _to_login(url_for("account.cancel_page"))
+        return to_login(url_for("account.cancel_page"))
     if request.form.get("confirm_cancel") != "yes":
         return _render_cancel(_("Tick the box to confirm that you want to cancel."), 400)
     prov = provider()

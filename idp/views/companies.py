@@ -29,10 +29,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from flask import Blueprint, Response, redirect, render_template, request, url_for
+from flask import Blueprint, redirect, render_template, request, url_for
 from flask_babel import get_locale, lazy_gettext
 from flask_babel import gettext as _
-from werkzeug.wrappers import Response as WerkzeugResponse
 
 from idp.identity import agreements, delegation, documents, levels
 from idp.identity.delegation import GRADES, Scope
@@ -46,13 +45,21 @@ from idp.identity.entities import (
 )
 from idp.models import Account, AuditEvent, EntityRole, HandlerGrant, LegalEntity
 from idp.models.base import utcnow
-from idp.views import cookies, realname
-from idp.views.account import DISPLAY_TIMEZONE, shown_time
+from idp.views import realname
+from idp.views.account import (
+    DISPLAY_TIMEZONE,
+    current_account,
+    no_store,
+    shown_time,
+    to_login,
+)
 from idp.views.interaction import GRADE_LABELS, ROLE_LABELS
 from idp.views.password_login import confirm_own_password
 from idp.views.web import error_page, provider
 
 bp = Blueprint("companies", __name__, url_prefix="/account/companies")
+# Members' masked data and the company's trail: never kept in shared or browser caches.
+bp.after_request(no_store)
 
 SMS_PURPOSE = "grant"
 EXPIRING_DAYS = 7  # "expiring soon" on the overview
@@ -232,15 +239,6 @@ def _english() -> bool:
 # -- access ------------------------------------------------------------------------------------
 
 
-def _signed_in() -> Account | None:
-    _session, account = provider().current_session(request.cookies.get(cookies.SESSION))
-    return account
-
-
-def _to_login(target: str | None = None) -> WerkzeugResponse:
-    return redirect(url_for("account.login", next=target or request.path), 303)
-
-
 def _refused(message_text: str, status: int = 403) -> tuple[str, int]:
     """A page inside the user space that says why something is not allowed."""
     return render_template(
@@ -250,14 +248,6 @@ def _refused(message_text: str, status: int = 403) -> tuple[str, int]:
 
 def _not_found() -> tuple[str, int]:
     return error_page(404, _("Page not found"), _("There is no such company in your account."))
-
-
-@bp.after_request
-def _no_store(response: Response) -> Response:
-    # Members' masked data and the company's trail: never kept in shared or browser caches.
-    response.headers["Cache-Control"] = "no-store"
-    response.headers["Pragma"] = "no-cache"
-    return response
 
 
 @dataclass
@@ -388,9 +378,9 @@ def _grant_actions(grant: HandlerGrant) -> list[str]:
 
 @bp.get("")
 def overview() -> Any:
-    account = _signed_in()
+    account = current_account()
     if account is None:
-        return _to_login()
+        return to_login()
     return _render_overview(account)
 
 
@@ -434,9 +424,9 @@ def _render_overview(
 @bp.post("/grants/<grant_id>/respond")
 def respond(grant_id: str) -> Any:
     """The handler confirms (the grant becomes usable) or declines a pending grant."""
-    account = _signed_in()
+    account = current_account()
     if account is None:
-        return _to_login(url_for("companies.overview"))
+        return to_login(url_for("companies.overview"))
     prov = provider()
     grant = prov.entities.grant(grant_id[:36])
     if grant is None or grant.account_id != account.id:
@@ -484,9 +474,9 @@ def _render_register(state: CompanyState) -> tuple[str, int]:
 
 @bp.get("/register")
 def register_page() -> Any:
-    account = _signed_in()
+    account = current_account()
     if account is None:
-        return _to_login()
+        return to_login()
     if not levels.at_least(account.verification_level, REGISTRATION_LEVEL):
         return _below_registration_level()
     return _render_register(CompanyState(values={"entity_type": "limited_company"}))
@@ -496,9 +486,9 @@ def register_page() -> Any:
 def register() -> Any:
     """Register a company (legal-person agreement; GB 32100 code checked first, then the market
     regulation registry). Nothing is stored unless every check passes."""
-    account = _signed_in()
+    account = current_account()
     if account is None:
-        return _to_login(url_for("companies.register_page"))
+        return to_login(url_for("companies.register_page"))
     if not levels.at_least(account.verification_level, REGISTRATION_LEVEL):
         return _below_registration_level()
     prov = provider()
@@ -696,9 +686,9 @@ def _render_company(
 
 @bp.get("/<entity_id>")
 def company(entity_id: str) -> Any:
-    account = _signed_in()
+    account = current_account()
     if account is None:
-        return _to_login()
+        return to_login()
     membership = _membership(entity_id, account)
     if membership is None:
         return _not_found()
@@ -709,9 +699,9 @@ def company(entity_id: str) -> Any:
 def accept_agreement(entity_id: str) -> Any:
     """The legal representative accepts (or takes note of) a new legal-person agreement version
     on the company's behalf; until a material one is accepted nobody can act for the company."""
-    account = _signed_in()
+    account = current_account()
     if account is None:
-        return _to_login(url_for("companies.company", entity_id=entity_id))
+        return to_login(url_for("companies.company", entity_id=entity_id))
     membership = _membership(entity_id, account)
     if membership is None:
         return _not_found()
@@ -954,9 +944,9 @@ def _administrators(membership: Membership) -> int:
 def appoint(entity_id: str) -> Any:
     """The legal representative appoints an administrator, with the scope within which they
     manage handlers; the legal representative's SMS code confirms it."""
-    account = _signed_in()
+    account = current_account()
     if account is None:
-        return _to_login(url_for("companies.appoint", entity_id=entity_id))
+        return to_login(url_for("companies.appoint", entity_id=entity_id))
     membership = _membership(entity_id, account)
     if membership is None:
         return _not_found()
@@ -996,9 +986,9 @@ def appoint(entity_id: str) -> Any:
 @bp.post("/<entity_id>/administrators/<role_id>/remove")
 def remove_administrator(entity_id: str, role_id: str) -> Any:
     """The legal representative removes an administrator; their company logins end."""
-    account = _signed_in()
+    account = current_account()
     if account is None:
-        return _to_login(url_for("companies.company", entity_id=entity_id))
+        return to_login(url_for("companies.company", entity_id=entity_id))
     membership = _membership(entity_id, account)
     if membership is None:
         return _not_found()
@@ -1019,9 +1009,9 @@ def remove_administrator(entity_id: str, role_id: str) -> Any:
 def new_grant(entity_id: str) -> Any:
     """The legal representative or an administrator authorises a handler, within their own
     scope; their SMS code confirms it. The grant waits for the handler's confirmation."""
-    account = _signed_in()
+    account = current_account()
     if account is None:
-        return _to_login(url_for("companies.new_grant", entity_id=entity_id))
+        return to_login(url_for("companies.new_grant", entity_id=entity_id))
     membership = _manager_membership(entity_id, account)
     if not isinstance(membership, Membership):
         return membership
@@ -1066,9 +1056,9 @@ def _managed_grant(membership: Membership, grant_id: str) -> HandlerGrant | None
 def edit_grant(entity_id: str, grant_id: str) -> Any:
     """Change a grant's scope or end of validity, within the editor's own scope. Narrowing
     takes effect at the handler's next refresh; widening needs the editor's SMS code."""
-    account = _signed_in()
+    account = current_account()
     if account is None:
-        return _to_login(url_for("companies.edit_grant", entity_id=entity_id, grant_id=grant_id))
+        return to_login(url_for("companies.edit_grant", entity_id=entity_id, grant_id=grant_id))
     membership = _manager_membership(entity_id, account)
     if not isinstance(membership, Membership):
         return membership
@@ -1117,9 +1107,9 @@ def edit_grant(entity_id: str, grant_id: str) -> Any:
 def renew(entity_id: str, grant_id: str) -> Any:
     """Another period of validity (``IDP_HANDLER_GRANT_DAYS`` from now): a widening of the
     grant in time, so it needs the renewing person's SMS code (legal-person issue, item 3)."""
-    account = _signed_in()
+    account = current_account()
     if account is None:
-        return _to_login(url_for("companies.renew", entity_id=entity_id, grant_id=grant_id))
+        return to_login(url_for("companies.renew", entity_id=entity_id, grant_id=grant_id))
     membership = _manager_membership(entity_id, account)
     if not isinstance(membership, Membership):
         return membership
@@ -1159,9 +1149,9 @@ def renew(entity_id: str, grant_id: str) -> Any:
 def cancel(entity_id: str) -> Any:
     """Legal-person agreement: the legal representative cancels the company's account, with
     the password re-entered and an explicit confirmation. Every company login ends."""
-    account = _signed_in()
+    account = current_account()
     if account is None:
-        return _to_login(url_for("companies.company", entity_id=entity_id))
+        return to_login(url_for("companies.company", entity_id=entity_id))
     membership = _membership(entity_id, account)
     if membership is None:
         return _not_found()
@@ -1195,9 +1185,9 @@ STATUS_ACTIONS = {
 def grant_status(entity_id: str, grant_id: str) -> Any:
     """Suspend, resume, renew or revoke a grant (``action``). Suspending and revoking end the
     handler's company logins at once."""
-    account = _signed_in()
+    account = current_account()
     if account is None:
-        return _to_login(url_for("companies.company", entity_id=entity_id))
+        return to_login(url_for("companies.company", entity_id=entity_id))
     membership = _manager_membership(entity_id, account)
     if not isinstance(membership, Membership):
         return membership
