@@ -16,9 +16,7 @@ __all__ = ["create_app"]
 
 def create_app(config: Mapping[str, Any] | Config | None = None) -> Flask:
     """The application factory. ``config`` overrides ``IDP_*`` settings (names without prefix)."""
-    from idp.models.base import Database
-    from idp.oauth.provider import Provider
-    from idp.store import connect
+    from idp.services import Services
     from idp.views import init_app
 
     settings = config if isinstance(config, Config) else load_config(config)
@@ -46,12 +44,10 @@ def create_app(config: Mapping[str, Any] | Config | None = None) -> Flask:
     )
     settings.instance_path.mkdir(parents=True, exist_ok=True)
 
-    database = Database(settings.DATABASE_URL)
-    redis_client = connect(settings.REDIS_URL, settings.REDIS_EMBEDDED_PATH)
-    provider = Provider(settings, database, redis_client)
-    provider.keys.ensure()
+    services = Services(settings).warm()
+    services.keys.ensure()
     if settings.BACKCHANNEL_DISPATCHER:
-        provider.backchannel.start()
+        services.backchannel.start()
 
     if settings.PROXY_COUNT:
         from werkzeug.middleware.proxy_fix import ProxyFix
@@ -62,7 +58,7 @@ def create_app(config: Mapping[str, Any] | Config | None = None) -> Flask:
         # Authlib refuses plain-http request URLs except on loopback; development may use any host.
         os.environ.setdefault("AUTHLIB_INSECURE_TRANSPORT", "1")
 
-    app.extensions["idp"] = provider
+    app.extensions["idp"] = services
     app.extensions["idp.config"] = settings
-    init_app(app, provider)
+    init_app(app, services)
     return app

@@ -477,12 +477,12 @@ def cmd_users_create(config: Config, args: argparse.Namespace) -> None:
 
 
 def _provider(config: Config) -> Any:
-    """The protocol core without a web server, for commands that act as the provider."""
-    from idp.oauth.provider import Provider
-    from idp.store import connect
+    """The services without a web server, for commands that act as the provider."""
+    from idp.services import Services
 
-    db = _database(config)
-    return Provider(config, db, connect(config.REDIS_URL, config.REDIS_EMBEDDED_PATH))
+    services = Services(config)
+    _opened.append(services.db)
+    return services
 
 
 def cmd_users_suspend(config: Config, args: argparse.Namespace) -> None:
@@ -494,7 +494,7 @@ def cmd_users_suspend(config: Config, args: argparse.Namespace) -> None:
     if account.status == "suspended":
         raise CommandError(f"account {args.account} is already suspended")
     account_id = account.id  # deliver_due ends the database session (detaches the row)
-    provider.suspend_account(account, args.reason.strip(), actor="cli")
+    provider.accounts.suspend(account, args.reason.strip(), actor="cli")
     delivered = provider.backchannel.deliver_due()
     print(f"suspended {account_id}; back-channel logouts delivered now: {delivered}")
 
@@ -504,7 +504,7 @@ def cmd_users_reinstate(config: Config, args: argparse.Namespace) -> None:
     account = _find_account(provider.db, args.account, config)
     if account.status != "suspended":
         raise CommandError(f"account {args.account} is not suspended")
-    provider.reinstate_account(account, (args.reason or "").strip(), actor="cli")
+    provider.accounts.reinstate(account, (args.reason or "").strip(), actor="cli")
     print(f"reinstated {account.id}")
 
 

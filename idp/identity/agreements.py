@@ -27,7 +27,7 @@ from idp.models.agreement import (
     AgreementKind,
     AgreementVersion,
 )
-from idp.models.base import utcnow
+from idp.models.base import Database, utcnow
 
 PLACEHOLDER_AUTHORITY = "**政务服务管理机构"
 PLACEHOLDER_PORTAL = "**政务服务门户"
@@ -404,3 +404,82 @@ def current_texts(session: Session, language: str) -> list[tuple[AgreementKind, 
             shown = translation or latest
         result.append((kind, shown))
     return result
+
+
+class Agreements:
+    """The agreement rules over the database, as the login, the user space and the public
+    agreement pages use them (publishing stays with the functions above: the console and the
+    ``idp agreements`` command)."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def pending(self, subject_id: str, user_type: str) -> Requirement | None:
+        """What an account (or a company, by its id) must accept or be told about now."""
+        return pending(self._db.session(), subject_id, user_type)
+
+    def record_pending(
+        self,
+        subject_id: str,
+        user_type: str,
+        version_id: str,
+        *,
+        client_id: str | None,
+        ip_address: str | None,
+        user_agent: str | None,
+    ) -> Requirement | None:
+        """Store the evidence, if ``version_id`` is still what must be seen now; returns the
+        requirement met, or None (a stale form: nothing is recorded)."""
+        requirement = self.pending(subject_id, user_type)
+        if requirement is None or requirement.version.id != version_id:
+            return None
+        with self._db.transaction() as session:
+            record(
+                session,
+                account_id=subject_id,
+                version=requirement.version,
+                action="accepted" if requirement.mode == "accept" else "notified",
+                ip_address=ip_address,
+                user_agent=user_agent,
+                client_id=client_id,
+            )
+        return requirement
+
+    def accept_all(
+        self,
+        subject_id: str,
+        user_type: str,
+        *,
+        client_id: str | None,
+        ip_address: str | None,
+        user_agent: str | None,
+    ) -> list[str]:
+        """Record every agreement that must be accepted or told about now (at registration,
+        where the form's tick covers the texts it showed). Returns the kinds recorded."""
+        with self._db.transaction() as session:
+            return accept_pending(
+                session,
+                subject_id,
+                user_type,
+                ip_address=ip_address,
+                user_agent=user_agent,
+                client_id=client_id,
+            )
+
+    def links(self, user_type: str) -> list[tuple[str, str]]:
+        """Titles of the agreements that apply to ``user_type``, with where to read them."""
+        return [
+            (kind.title, f"/terms#{kind.kind}") for kind in kinds_for(self._db.session(), user_type)
+        ]
+
+    def history(self, account_id: str) -> list[tuple[AgreementAcceptance, str]]:
+        """The account's acceptances (newest first), each with its agreement's title."""
+        session = self._db.session()
+        titles = {
+            kind: title
+            for kind, title in session.execute(select(AgreementKind.kind, AgreementKind.title))
+        }
+        return [(row, titles.get(row.kind, row.kind)) for row in history(session, account_id)]
+
+    def current_texts(self, language: str) -> list[tuple[AgreementKind, AgreementVersion]]:
+        return current_texts(self._db.session(), language)

@@ -16,7 +16,8 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from idp.models.base import utcnow
+from idp.models import Grant
+from idp.models.base import Database, utcnow
 from idp.models.disclosure import GENESIS_HASH, DisclosureChainHead, DisclosureRecord
 
 HEAD_ID = 1
@@ -140,3 +141,27 @@ def for_account(session: Session, account_id: str, limit: int = 200) -> list[Dis
             .limit(limit)
         )
     )
+
+
+class DisclosureLog:
+    """The disclosure log as the other services use it: one short transaction per entry."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def record(self, account_id: str, client_id: str, channel: str, claims: list[str]) -> None:
+        """Append to the tamper-evident log (claim names, never values)."""
+        with self._db.transaction() as session:
+            append(
+                session, account_id=account_id, client_id=client_id, channel=channel, claims=claims
+            )
+
+    def for_account(self, account_id: str, limit: int = 200) -> list[DisclosureRecord]:
+        return for_account(self._db.session(), account_id, limit)
+
+    def verify(self) -> Verification:
+        return verify(self._db.session())
+
+    def released(self, grant: Grant, channel: str, claims: list[str]) -> None:
+        """A release to the portal of ``grant`` (ID token, UserInfo, introspection)."""
+        self.record(grant.account_id, grant.client_id, channel, claims)

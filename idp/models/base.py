@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import DateTime, MetaData, create_engine, event, make_url
+from sqlalchemy import DateTime, MetaData, create_engine, event, make_url, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, scoped_session, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -90,6 +90,22 @@ class Database:
 
     def remove(self) -> None:
         self.session.remove()
+
+    def ping(self) -> None:
+        """Raise unless the database answers (readiness checks)."""
+        try:
+            self.session.execute(text("SELECT 1"))
+        except BaseException:
+            self.session.rollback()
+            raise
+
+    def recover(self) -> None:
+        """After a failed statement: roll the thread's session back (nothing half written),
+        or drop its connection when even that fails, so the next request reconnects."""
+        try:
+            self.session.rollback()
+        except Exception:
+            self.session.invalidate()
 
     def dispose(self) -> None:
         """Close every connection. Background workers over this database (the back-channel

@@ -11,18 +11,21 @@ What Authlib leaves to us, and RFC 9700 asks for:
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from authlib.oauth2.rfc6749 import grants
 from authlib.oauth2.rfc7636 import CodeChallenge
 
+from idp.identity.audit import Audit
 from idp.models import Account, Grant
 from idp.oauth.errors import InvalidGrantError
-from idp.oauth.tokens import IssuedToken
+from idp.oauth.id_token import IdTokenFactory
+from idp.oauth.tokens import IssuedToken, TokenService
 
-if TYPE_CHECKING:
-    from idp.oauth.provider import Provider
+# Takes a reused code: ``(payload, None)`` the first time, ``(None, grant_id)`` afterwards.
+ConsumeCode = Callable[[str], tuple[dict[str, Any] | None, str | None]]
 
 log = logging.getLogger(__name__)
 
@@ -71,16 +74,21 @@ class S256CodeChallenge(CodeChallenge):
 
 
 class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
+    """Authlib instantiates grants per request: the services are class attributes, set on a
+    subclass when the server is built (``idp.oauth.endpoints``)."""
+
     TOKEN_ENDPOINT_AUTH_METHODS = CLIENT_AUTH_METHODS
-    provider: Provider
+    consume_code: ConsumeCode
+    tokens: TokenService
+    audit: Audit
 
     def query_authorization_code(self, code: str, client: Any) -> AuthorizationCode | None:
-        payload, used_by_grant = self.provider.consume_code(code)
+        payload, used_by_grant = self.consume_code(code)
         if payload is None:
             if used_by_grant:
                 # A second redemption: revoke everything the first one issued.
-                self.provider.tokens.revoke_grant(used_by_grant, "code_reuse")
-                self.provider.audit(
+                self.tokens.revoke_grant(used_by_grant, "code_reuse")
+                self.audit(
                     "code_reuse", client_id=client.client_id, details={"grant_id": used_by_grant}
                 )
             return None
@@ -93,23 +101,26 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
         """Nothing to do: the code was consumed atomically when it was read."""
 
     def authenticate_user(self, authorization_code: AuthorizationCode) -> Account | None:
-        grant = self.provider.tokens.find_grant(authorization_code.grant_id)
+        grant = self.tokens.find_grant(authorization_code.grant_id)
         if grant is None or grant.revoked_at is not None or not grant.account.active:
             return None
         self.request.grant = grant  # type: ignore[attr-defined]
         return grant.account
 
     def save_authorization_code(self, code: str, request: Any) -> None:  # pragma: no cover
-        raise RuntimeError("codes are issued by idp.oauth.provider, not by Authlib")
+        raise RuntimeError("codes are issued by idp.oauth.flow, not by Authlib")
 
 
 class RefreshTokenGrant(grants.RefreshTokenGrant):
     TOKEN_ENDPOINT_AUTH_METHODS = CLIENT_AUTH_METHODS
     INCLUDE_NEW_REFRESH_TOKEN = True
-    provider: Provider
+    tokens: TokenService
+    audit: Audit
+    # A company login's delegation still holds (and is narrowed to what holds now).
+    recheck_delegation: Callable[[Grant], bool]
 
     def authenticate_refresh_token(self, refresh_token: str) -> IssuedToken | None:
-        token = self.provider.tokens.find(refresh_token, "refresh_token")
+        token = self.tokens.find(refresh_token, "refresh_token")
         if token is None or token.kind != "refresh_token":
             return None
         client_id = self.request.payload.client_id or getattr(
@@ -117,8 +128,8 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
         )
         if token.row.rotated_at is not None:
             # RFC 9700 4.14.2: a rotated refresh token came back; assume it leaked.
-            self.provider.tokens.revoke_grant(token.row.grant_id, "refresh_token_reuse")
-            self.provider.audit(
+            self.tokens.revoke_grant(token.row.grant_id, "refresh_token_reuse")
+            self.audit(
                 "refresh_token_reuse", client_id=client_id, details={"grant_id": token.row.grant_id}
             )
             return None
@@ -132,7 +143,7 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
         if not account.active:
             return None
         grant = refresh_token.grant
-        if grant.entity_id is not None and not self.provider.recheck_delegation(grant):
+        if grant.entity_id is not None and not self.recheck_delegation(grant):
             # RFC 6749 5.2: the grant no longer holds (legal-person issue, item 6).
             raise InvalidGrantError("The authority to act for the company has ended.")
         return account
@@ -144,8 +155,11 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
 class OpenIDTokenExtension:
     """Adds the ID token to code and refresh responses when ``openid`` was granted."""
 
-    def __init__(self, provider: Provider) -> None:
-        self.provider = provider
+    def __init__(
+        self, id_tokens: IdTokenFactory, released: Callable[[Grant, str, list[str]], None]
+    ) -> None:
+        self._id_tokens = id_tokens
+        self._released = released
 
     def __call__(self, grant: grants.BaseGrant) -> None:
         grant.register_hook("after_create_token_response", self.process_token)
@@ -156,19 +170,19 @@ class OpenIDTokenExtension:
             return
         stored: Grant = grant.request.grant  # type: ignore[attr-defined]
         code = grant.request.authorization_code
-        token["id_token"], released = self.provider.id_tokens.create(
+        token["id_token"], released = self._id_tokens.create(
             stored,
             access_token=token["access_token"],
             nonce=code.get_nonce() if code is not None else None,
             scope=token.get("scope"),
         )
-        self.provider.record_disclosure(stored, "id_token", released)
+        self._released(stored, "id_token", released)
 
 
-def save_token(provider: Provider, token: dict[str, Any], request: Any) -> None:
+def save_token(tokens: TokenService, token: dict[str, Any], request: Any) -> None:
     """Authlib's ``save_token``: store under the grant; rotation is atomic with it."""
     grant: Grant = request.grant
     replaces = request.refresh_token.row if request.refresh_token is not None else None
-    if not provider.tokens.save(token, grant, replaces=replaces):
-        provider.tokens.revoke_grant(grant.id, "refresh_token_reuse")
+    if not tokens.save(token, grant, replaces=replaces):
+        tokens.revoke_grant(grant.id, "refresh_token_reuse")
         raise InvalidGrantError("The refresh token was already used.")

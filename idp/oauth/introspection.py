@@ -2,21 +2,26 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import Any
 
 from authlib.oauth2.rfc7662 import IntrospectionEndpoint as _IntrospectionEndpoint
 
-from idp.models import Client
+from idp.models import Client, Grant
+from idp.oauth.claims import ClaimReleaser
 from idp.oauth.errors import UnsupportedTokenTypeError
-from idp.oauth.tokens import IssuedToken
-
-if TYPE_CHECKING:
-    from idp.oauth.provider import Provider
+from idp.oauth.subjects import Subjects
+from idp.oauth.tokens import IssuedToken, TokenService
 
 
 class IntrospectionEndpoint(_IntrospectionEndpoint):
     CLIENT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "private_key_jwt"]
-    provider: Provider
+    # Set on a subclass when the server is built (``idp.oauth.endpoints``).
+    issuer: str
+    tokens: TokenService
+    subjects: Subjects
+    claims: ClaimReleaser
+    released: Callable[[Grant, str, list[str]], None]
 
     def check_params(self, request: Any, client: Client) -> None:
         """RFC 7009 section 2.2.1: an unknown hint is ``unsupported_token_type``, with 400."""
@@ -26,7 +31,7 @@ class IntrospectionEndpoint(_IntrospectionEndpoint):
         super().check_params(request, client)
 
     def query_token(self, token_string: str, token_type_hint: str | None) -> IssuedToken | None:
-        return self.provider.tokens.find(token_string, token_type_hint)
+        return self.tokens.find(token_string, token_type_hint)
 
     def check_permission(self, token: IssuedToken, client: Client, request: Any) -> bool:
         return token.check_client(client)
@@ -44,15 +49,15 @@ class IntrospectionEndpoint(_IntrospectionEndpoint):
             "token_type": "Bearer" if token.kind == "access_token" else "refresh_token",
             "exp": int(token.expires_at.timestamp()),
             "iat": int(token.row.issued_at.timestamp()),
-            "sub": self.provider.subjects.for_client(grant.client, grant.account.subject),
+            "sub": self.subjects.for_client(grant.client, grant.account.subject),
             "aud": grant.client_id,
-            "iss": self.provider.issuer,
+            "iss": self.issuer,
             "auth_time": grant.auth_time,
             "acr": grant.acr,
             "sid": grant.sid,
         }
         if grant.entity is not None and grant.delegation is not None:
-            company = self.provider.claims.company_claims(grant, token.get_scope().split())
+            company = self.claims.company_claims(grant, token.get_scope().split())
             answer.update(company)
             told = sorted(company)
         elif released is None or "preferred_username" in released:
@@ -60,5 +65,5 @@ class IntrospectionEndpoint(_IntrospectionEndpoint):
             told = ["sub", "username"]
         else:
             told = ["sub"]
-        self.provider.record_disclosure(grant, "introspection", told)
+        self.released(grant, "introspection", told)
         return {key: value for key, value in answer.items() if value is not None}

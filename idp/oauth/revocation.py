@@ -6,21 +6,21 @@ revoking an access token revokes that token alone. Unknown tokens get 200 too (s
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from authlib.oauth2.rfc7009 import RevocationEndpoint as _RevocationEndpoint
 
+from idp.identity.audit import Audit
 from idp.models import Client
 from idp.oauth.errors import UnsupportedTokenTypeError
-from idp.oauth.tokens import IssuedToken
-
-if TYPE_CHECKING:
-    from idp.oauth.provider import Provider
+from idp.oauth.tokens import IssuedToken, TokenService
 
 
 class RevocationEndpoint(_RevocationEndpoint):
     CLIENT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"]
-    provider: Provider
+    # Set on a subclass when the server is built (``idp.oauth.endpoints``).
+    tokens: TokenService
+    audit: Audit
 
     def check_params(self, request: Any, client: Client) -> None:
         """RFC 7009 section 2.2.1: an unknown hint is ``unsupported_token_type``, with 400."""
@@ -30,14 +30,14 @@ class RevocationEndpoint(_RevocationEndpoint):
         super().check_params(request, client)
 
     def query_token(self, token_string: str, token_type_hint: str | None) -> IssuedToken | None:
-        return self.provider.tokens.find(token_string, token_type_hint)
+        return self.tokens.find(token_string, token_type_hint)
 
     def revoke_token(self, token: IssuedToken, request: Any) -> None:
         if token.kind == "refresh_token":
-            self.provider.tokens.revoke_grant(token.row.grant_id, "revoked_by_client")
+            self.tokens.revoke_grant(token.row.grant_id, "revoked_by_client")
         else:
-            self.provider.tokens.revoke_access_token(token.row)
-        self.provider.audit(
+            self.tokens.revoke_access_token(token.row)
+        self.audit(
             "token_revoked",
             client_id=token.grant.client_id,
             account_id=token.grant.account_id,

@@ -3,30 +3,31 @@ responses go out as ProtocolResponse, so nothing here touches Flask."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import Any
 
 from authlib.oauth2 import AuthorizationServer as _AuthorizationServer
 
 from idp.models import Client
 from idp.oauth.errors import InvalidRequestError
+from idp.oauth.grants import save_token
 from idp.oauth.requests import ProtocolRequest, ProtocolResponse
-
-if TYPE_CHECKING:
-    from idp.oauth.provider import Provider
+from idp.oauth.tokens import TokenService
 
 
 class AuthorizationServer(_AuthorizationServer):
-    def __init__(self, provider: Provider) -> None:
+    def __init__(
+        self, find_client: Callable[[str | None], Client | None], tokens: TokenService
+    ) -> None:
         super().__init__(scopes_supported=None)
-        self.provider = provider
+        self._find_client = find_client
+        self._tokens = tokens
 
     def query_client(self, client_id: str) -> Client | None:
-        return self.provider.find_client(client_id)
+        return self._find_client(client_id)
 
     def save_token(self, token: dict[str, Any], request: Any) -> None:
-        from idp.oauth.grants import save_token
-
-        save_token(self.provider, token, request)
+        save_token(self._tokens, token, request)
 
     def create_token_response(self, request: ProtocolRequest | None = None) -> Any:
         """RFC 6749 section 3.2: parameters MUST NOT be included more than once."""

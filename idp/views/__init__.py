@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from flask import Flask
 
-from idp.oauth.provider import Provider
+from idp.services import Services
 
 
-def init_app(app: Flask, provider: Provider) -> None:
+def init_app(app: Flask, services: Services) -> None:
     from idp.views import (
         account,
         agreements,
@@ -24,7 +24,7 @@ def init_app(app: Flask, provider: Provider) -> None:
         web,
     )
 
-    web.init_app(app, provider)
+    web.init_app(app, services)
     for module in (
         discovery,
         authorize,

@@ -45,9 +45,9 @@ from idp.identity.people import Application
 from idp.identity.sms import SendResult, SmsUnavailable
 from idp.models import Account
 from idp.views import cookies, realname
-from idp.views.interaction import SCOPE_DESCRIPTIONS, describe_claim
+from idp.views.labels import SCOPE_DESCRIPTIONS, describe_claim
 from idp.views.password_login import confirm_own_password, log_in, start_session_for
-from idp.views.web import provider
+from idp.views.web import services
 
 bp = Blueprint("account", __name__, url_prefix="/account")
 
@@ -87,7 +87,7 @@ def safe_next(value: str | None) -> str:
 
 
 def current_account() -> Account | None:
-    _session, account = provider().current_session(request.cookies.get(cookies.SESSION))
+    _session, account = services().sso.current(request.cookies.get(cookies.SESSION))
     return account
 
 
@@ -155,7 +155,7 @@ def login() -> Response | tuple[str, int]:
         return _render_login(
             request.form.get("username", "")[:128], outcome.message, outcome.status
         )
-    prov = provider()
+    prov = services()
     session_id = outcome.session_id
     response = redirect(safe_next(request.args.get("next")), 303)
     cookies.set_session(response, session_id, prov.config)
@@ -166,9 +166,9 @@ def login() -> Response | tuple[str, int]:
 def logout() -> Response:
     """End the SSO session: destroyed server-side, cookie cleared, and every portal of the
     session told through the back channel (as at the end-session endpoint)."""
-    prov = provider()
+    prov = services()
     session_id = request.cookies.get(cookies.SESSION)
-    prov.end_session(session_id, reason="account_logout", ip_address=request.remote_addr)
+    prov.sso.end(session_id, reason="account_logout", ip_address=request.remote_addr)
     response = redirect(url_for("account.logged_out"), 303)
     cookies.clear_session(response, prov.config)
     return response
@@ -187,7 +187,7 @@ def overview() -> Response | str:
     account = current_account()
     if account is None:
         return to_login()
-    masked = provider().people.profile(account).masked
+    masked = services().people.profile(account).masked
     return render_template(
         "account_overview.html",
         current="overview",
@@ -207,9 +207,9 @@ def agreements() -> Response | str:
     account = current_account()
     if account is None:
         return to_login()
-    prov = provider()
-    history = prov.agreement_history(account.id)
-    names = prov.client_names(row.client_id for row, _title in history)
+    prov = services()
+    history = prov.agreements.history(account.id)
+    names = prov.portals.names(row.client_id for row, _title in history)
     rows = [
         {
             "kind": row.kind,
@@ -233,9 +233,9 @@ def consents() -> Response | str:
     account = current_account()
     if account is None:
         return to_login()
-    prov = provider()
-    found = prov.consents_of(account.id)
-    names = prov.client_names(consent.client_id for consent in found)
+    prov = services()
+    found = prov.consents.of_account(account.id)
+    names = prov.portals.names(consent.client_id for consent in found)
     rows = []
     for consent in found:
         granted = [c for c in consent.sensitive_claims if c in consent.claims_asked]
@@ -288,8 +288,8 @@ def withdraw() -> Response:
     if account is None:
         return to_login(url_for("account.consents"))
     client_id = request.form.get("client_id", "")
-    withdrawn = 0 < len(client_id) <= MAX_CLIENT_ID_LENGTH and provider().withdraw_consent(
-        account, client_id
+    withdrawn = 0 < len(client_id) <= MAX_CLIENT_ID_LENGTH and services().consents.withdraw(
+        account.id, client_id
     )
     return redirect(url_for("account.consents", withdrawn="1" if withdrawn else "0"), 303)
 
@@ -299,9 +299,9 @@ def disclosures() -> Response | str:
     account = current_account()
     if account is None:
         return to_login()
-    prov = provider()
-    records = prov.disclosures_of(account.id)
-    names = prov.client_names(record.client_id for record in records)
+    prov = services()
+    records = prov.disclosures.for_account(account.id)
+    names = prov.portals.names(record.client_id for record in records)
     rows = [
         {
             "time": shown_time(record.created_at),
@@ -340,7 +340,7 @@ def cancel() -> Response | tuple[str, int]:
         return to_login(url_for("account.cancel_page"))
     if request.form.get("confirm_cancel") != "yes":
         return _render_cancel(_("Tick the box to confirm that you want to cancel."), 400)
-    prov = provider()
+    prov = services()
     if any(
         role.role == "legal_representative" and role.entity.status != "cancelled"
         for role in prov.entities.roles_of(account.id)
@@ -374,7 +374,7 @@ def cancel() -> Response | tuple[str, int]:
             )
             return _render_cancel(message, 403)
         return _render_cancel(_("The password is not correct. Nothing was changed."), 401)
-    prov.cancel_account(account)
+    prov.accounts.cancel(account)
     response = redirect(url_for("account.cancelled"), 303)
     cookies.clear_session(response, prov.config)
     return response
@@ -403,7 +403,7 @@ def _render_verification(account: Account, state: realname.FormState | None = No
             "time": shown_time(row.created_at),
             "card_last4": row.detail.get("bank_card_last4"),
         }
-        for row in provider().people.evidence(account.id)
+        for row in services().people.evidence(account.id)
     ]
     return render_template(
         "account_verification.html",
@@ -452,7 +452,7 @@ def _render_phone(account: Account, state: realname.FormState | None = None) -> 
     return render_template(
         "account_phone.html",
         current="overview",
-        masked_phone=provider().people.profile(account).masked["phone"] or "",
+        masked_phone=services().people.profile(account).masked["phone"] or "",
         action_url=url_for("account.phone"),
         **state.context(),
     ), state.status
@@ -468,7 +468,7 @@ def phone_page(account: Account) -> Any:
 @signed_in
 def phone(account: Account) -> Any:
     """A new phone number: an SMS code sent to it proves it, and the password is re-entered."""
-    prov = provider()
+    prov = services()
     state = realname.FormState(values={"phone": request.form.get("phone", "")[:32]})
     if request.form.get("action") == "send_code":
         realname.send_code(state.values["phone"], "change_phone", state)
@@ -515,7 +515,7 @@ def identity_page(account: Account) -> Any:
 def identity(account: Account) -> Any:
     """A corrected name or ID number (clause 4(3)): the level drops to L1 and the population
     registry is asked again; a mismatch changes nothing."""
-    prov = provider()
+    prov = services()
     state = realname.FormState(values=realname.kept_values(request.form))
     application = Application.from_form(request.form)
     errors = application.validate()
@@ -566,7 +566,7 @@ def register() -> Any:
     if outcome.state.notice:
         flash(outcome.state.notice)  # told on the next page (templates/base.html)
     response = redirect(url_for("account.verification_page"), 303)
-    cookies.set_session(response, session_id, provider().config)
+    cookies.set_session(response, session_id, services().config)
     return response
 
 
@@ -589,7 +589,7 @@ def recover() -> Any:
     """Password recovery: an SMS code to the phone of the account (found by phone number or ID
     number), then a new password. Unknown identifiers get the same answers; every session and
     token of the account ends."""
-    prov = provider()
+    prov = services()
     address = request.remote_addr or ""
     identifier = request.form.get("identifier", "")[:64].strip()
     state = realname.FormState(values={"identifier": identifier})
@@ -654,5 +654,5 @@ def recover() -> Any:
         state.fail("password", problem)
         state.problem = _("Choose another password and request a new code.")
         return _render_recover(state)
-    prov.reset_password(account, password, ip_address=address)
+    prov.accounts.reset_password(account, password, ip_address=address)
     return redirect(url_for("account.login_page"), 303)

@@ -20,9 +20,9 @@ from flask import Blueprint, Response, render_template
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
-from idp.identity.agreements import DEFAULT_LANGUAGE, current_texts
+from idp.identity.agreements import DEFAULT_LANGUAGE
 from idp.models.agreement import LEGAL_PERSON, NATURAL_PERSON, AgreementKind, AgreementVersion
-from idp.views.web import LOCALES, provider
+from idp.views.web import LOCALES, services
 
 bp = Blueprint("agreements", __name__)
 
@@ -62,7 +62,7 @@ def _render(title: str, lead: str | None, entries: list[dict[str, Any]]) -> Resp
         page_title=title,
         lead=lead,
         entries=entries,
-        authority_name=provider().config.AUTHORITY_NAME or None,
+        authority_name=services().config.AUTHORITY_NAME or None,
     )
     response = Response(body, 200, mimetype="text/html")
     response.headers["Cache-Control"] = f"public, max-age={CACHE_SECONDS}"
@@ -75,7 +75,7 @@ def _render(title: str, lead: str | None, entries: list[dict[str, Any]]) -> Resp
 def terms() -> Response:
     """The agreements in force (op_tos_uri)."""
     language = _language()
-    texts = current_texts(provider().db.session, language)
+    texts = services().agreements.current_texts(language)
     return _render(
         _("Registration agreements"),
         _("The agreements in force between users and the government service authority."),
@@ -87,7 +87,7 @@ def terms() -> Response:
 def policy() -> Response:
     """Personal information protection (op_policy_uri): the privacy notice, or clause 5."""
     language = _language()
-    texts = current_texts(provider().db.session, language)
+    texts = services().agreements.current_texts(language)
     notice = [(kind, version) for kind, version in texts if kind.kind == PRIVACY_NOTICE]
     if notice:
         return _render(

@@ -9,9 +9,9 @@ from flask_babel import gettext as _
 
 from idp.oauth.authorize import RedirectableError
 from idp.oauth.errors import UntrustedRedirectError
-from idp.oauth.provider import Interaction
+from idp.oauth.interaction import Interaction
 from idp.views import cookies
-from idp.views.web import authorization_response, error_page, provider
+from idp.views.web import authorization_response, error_page, services
 
 bp = Blueprint("authorize", __name__)
 
@@ -20,9 +20,9 @@ bp = Blueprint("authorize", __name__)
 def authorize() -> Response | tuple[str, int]:
     source = request.form if request.method == "POST" else request.args
     params = {name: source.getlist(name) for name in source}
-    prov = provider()
+    flow = services().flow
     try:
-        auth_request = prov.validate_authorization(params)
+        auth_request = flow.validate(params)
     except UntrustedRedirectError as error:
         message = {
             "client": _("Unknown portal."),
@@ -30,13 +30,13 @@ def authorize() -> Response | tuple[str, int]:
         }[error.message_key]
         return error_page(400, _("Something is wrong with the request"), message, error.error)
     except RedirectableError as error:
-        return authorization_response(prov.error_response(error.partial, error.error))
+        return authorization_response(flow.error_response(error.partial, error.error))
 
     binding = request.cookies.get(cookies.BROWSER) or secrets.token_urlsafe(24)
-    outcome = prov.authorize(auth_request, request.cookies.get(cookies.SESSION), binding)
+    outcome = flow.authorize(auth_request, request.cookies.get(cookies.SESSION), binding)
     if isinstance(outcome, Interaction):
         response = redirect(url_for("interaction.show", interaction_id=outcome.id), 303)
     else:
         response = authorization_response(outcome)
-    cookies.set_browser(response, binding, prov.config)
+    cookies.set_browser(response, binding, services().config)
     return response

@@ -53,9 +53,9 @@ from idp.views.account import (
     shown_time,
     to_login,
 )
-from idp.views.interaction import GRADE_LABELS, ROLE_LABELS
+from idp.views.labels import GRADE_LABELS, ROLE_LABELS
 from idp.views.password_login import confirm_own_password
-from idp.views.web import error_page, provider
+from idp.views.web import error_page, services
 
 bp = Blueprint("companies", __name__, url_prefix="/account/companies")
 # Members' masked data and the company's trail: never kept in shared or browser caches.
@@ -276,7 +276,7 @@ def _membership(entity_id: str, account: Account) -> Membership | None:
     company ids cannot be probed)."""
     if not entity_id or len(entity_id) > 36:
         return None
-    entities = provider().entities
+    entities = services().entities
     entity = entities.get(entity_id)
     if entity is None:
         return None
@@ -292,8 +292,8 @@ def _membership(entity_id: str, account: Account) -> Membership | None:
 
 def _masked_person(account_id: str, cache: dict[str, dict[str, str]]) -> dict[str, str]:
     if account_id not in cache:
-        prov = provider()
-        account = prov.find_account(account_id)
+        prov = services()
+        account = prov.accounts.find(account_id)
         if account is None:
             cache[account_id] = {"name": _("Cancelled account"), "phone": ""}
         else:
@@ -310,7 +310,7 @@ def _catalogue() -> list[dict[str, Any]]:
             "name": (entry.name_en or entry.name) if english else entry.name,
             "depth": entry.code.count("."),
         }
-        for entry in provider().entities.matters()
+        for entry in services().entities.matters()
     ]
 
 
@@ -387,7 +387,7 @@ def overview() -> Any:
 def _render_overview(
     account: Account, problem: str | None = None, status: int = 200
 ) -> tuple[str, int]:
-    prov = provider()
+    prov = services()
     now = utcnow()
     catalogue = _catalogue()
     people: dict[str, dict[str, str]] = {}
@@ -427,7 +427,7 @@ def respond(grant_id: str) -> Any:
     account = current_account()
     if account is None:
         return to_login(url_for("companies.overview"))
-    prov = provider()
+    prov = services()
     grant = prov.entities.grant(grant_id[:36])
     if grant is None or grant.account_id != account.id:
         return _not_found()
@@ -457,7 +457,7 @@ def _below_registration_level() -> tuple[str, int]:
 
 
 def _render_register(state: CompanyState) -> tuple[str, int]:
-    links = [{"title": t, "url": u} for t, u in provider().agreement_links("legal_person")]
+    links = [{"title": t, "url": u} for t, u in services().agreements.links("legal_person")]
     return render_template(
         "company_register.html",
         current="companies",
@@ -491,7 +491,7 @@ def register() -> Any:
         return to_login(url_for("companies.register_page"))
     if not levels.at_least(account.verification_level, REGISTRATION_LEVEL):
         return _below_registration_level()
-    prov = provider()
+    prov = services()
     form = request.form
     values = {
         name: (form.get(name) or "").strip()[: 2 * MAX_FIELD_LENGTH]
@@ -558,7 +558,7 @@ def register() -> Any:
 def _accept_entity_agreements(entity: LegalEntity, client_id: str | None) -> list[str]:
     """Record, for the company (``account_id`` = its id), every legal-person agreement version
     it must accept or be told about: the legal representative ticked the box for them."""
-    with provider().db.transaction() as session:
+    with services().db.transaction() as session:
         return agreements.accept_pending(
             session,
             entity.id,
@@ -607,7 +607,7 @@ def _render_company(
     status: int = 200,
     agreement_error: str | None = None,
 ) -> tuple[str, int]:
-    prov = provider()
+    prov = services()
     entities = prov.entities
     entity = membership.entity
     now = utcnow()
@@ -671,7 +671,7 @@ def _render_company(
         )
         context["trail"] = _trail_view(entities.trail(entity.id), people, catalogue)
     if membership.legal_representative:
-        requirement = agreements.pending(prov.db.session(), entity.id, "legal_person")
+        requirement = prov.agreements.pending(entity.id, "legal_person")
         if requirement is not None:
             context["agreement"] = {
                 "version_id": requirement.version.id,
@@ -707,9 +707,9 @@ def accept_agreement(entity_id: str) -> Any:
         return _not_found()
     if not membership.legal_representative:
         return _refused(message("form", "not_legal_representative"))
-    prov = provider()
+    prov = services()
     entity = membership.entity
-    requirement = agreements.pending(prov.db.session(), entity.id, "legal_person")
+    requirement = prov.agreements.pending(entity.id, "legal_person")
     if requirement is None or requirement.version.id != request.form.get("version_id"):
         # Accepted meanwhile, or a newer version appeared: show the page as it is now.
         return redirect(url_for("companies.company", entity_id=entity.id), 303)
@@ -763,7 +763,7 @@ def _scope_from_form(state: ScopeState) -> Scope:
         state.fail("matters", "unknown")
     if len(regions) > MAX_REGIONS:
         state.fail("regions", "format")
-    errors = delegation.validate_scope(grade, matters, regions, provider().entities.known_matters())
+    errors = delegation.validate_scope(grade, matters, regions, services().entities.known_matters())
     for name, code in errors.items():
         if name not in state.errors:
             state.fail(name, code)
@@ -806,7 +806,7 @@ def _member_from_form(state: ScopeState, acting: Account) -> Account | None:
     if not raw:
         state.fail("member", "required")
         return None
-    prov = provider()
+    prov = services()
     if prov.verification_failures.exceeded(f"account:{acting.id}"):
         state.fail("member", "too_many", 429)
         return None
@@ -823,7 +823,7 @@ def _member_from_form(state: ScopeState, acting: Account) -> Account | None:
 
 
 def _own_phone(account: Account) -> str | None:
-    return provider().people.profile(account).phone
+    return services().people.profile(account).phone
 
 
 def _send_own_code(account: Account, state: realname.FormState) -> None:
@@ -936,7 +936,7 @@ def _beyond_own(membership: Membership, scope: Scope, state: ScopeState) -> None
 
 
 def _administrators(membership: Membership) -> int:
-    roles = provider().entities.roles(membership.entity.id)
+    roles = services().entities.roles(membership.entity.id)
     return sum(1 for role in roles if role.role == "administrator")
 
 
@@ -961,7 +961,7 @@ def appoint(entity_id: str) -> Any:
         return _render_scope_form(account, membership, "administrator", state)
     scope = _scope_from_form(state)
     member = _member_from_form(state, account)
-    entities = provider().entities
+    entities = services().entities
     # What the rules would refuse anyway is told before the SMS code is spent.
     if member is not None and entities.role(membership.entity.id, member.id) is not None:
         state.fail("member", "already_member", 409)
@@ -995,7 +995,7 @@ def remove_administrator(entity_id: str, role_id: str) -> Any:
     if not membership.legal_representative:
         return _refused(message("form", "not_legal_representative"))
     try:
-        provider().entities.remove_role(membership.entity, account, role_id[:36])
+        services().entities.remove_role(membership.entity, account, role_id[:36])
     except EntityError as error:
         if error.code in FORBIDDEN:
             return _refused(message("form", error.code))
@@ -1015,7 +1015,7 @@ def new_grant(entity_id: str) -> Any:
     membership = _manager_membership(entity_id, account)
     if not isinstance(membership, Membership):
         return membership
-    default_until = _date_shown(provider().entities.default_until())
+    default_until = _date_shown(services().entities.default_until())
     state = ScopeState(values={"grade": "view", "valid_until": default_until})
     if request.method == "GET":
         return _render_scope_form(account, membership, "grant", state)
@@ -1027,7 +1027,7 @@ def new_grant(entity_id: str) -> Any:
     until = _until_from_form(state, unchanged=default_until)
     member = _member_from_form(state, account)
     _beyond_own(membership, scope, state)
-    role = provider().entities.role(membership.entity.id, member.id) if member else None
+    role = services().entities.role(membership.entity.id, member.id) if member else None
     if role is not None and role.role == "legal_representative":
         state.fail("member", "already_member", 409)
     if state.errors or state.problem or member is None:
@@ -1035,7 +1035,7 @@ def new_grant(entity_id: str) -> Any:
     if not _check_own_code(account, state):
         return _render_scope_form(account, membership, "grant", state)
     try:
-        provider().entities.create_grant(membership.entity, account, member.id, scope, until)
+        services().entities.create_grant(membership.entity, account, member.id, scope, until)
     except EntityError as error:
         return _entity_error(state, error) or _render_scope_form(
             account, membership, "grant", state
@@ -1046,7 +1046,7 @@ def new_grant(entity_id: str) -> Any:
 
 
 def _managed_grant(membership: Membership, grant_id: str) -> HandlerGrant | None:
-    grant = provider().entities.grant(grant_id[:36])
+    grant = services().entities.grant(grant_id[:36])
     if grant is None or grant.entity_id != membership.entity.id:
         return None
     return grant
@@ -1089,7 +1089,7 @@ def edit_grant(entity_id: str, grant_id: str) -> Any:
     _beyond_own(membership, scope, state)
     if state.errors or state.problem:
         return _render_scope_form(account, membership, "edit", state, grant)
-    entities = provider().entities
+    entities = services().entities
     if entities.widens(grant, scope, until) and not _check_own_code(account, state):
         return _render_scope_form(account, membership, "edit", state, grant)
     try:
@@ -1119,7 +1119,7 @@ def renew(entity_id: str, grant_id: str) -> Any:
     own = membership.own_scope
     if own is None or not own.includes(scope_of_grant(grant)):
         return _refused(message("form", "beyond_own_scope"))
-    entities = provider().entities
+    entities = services().entities
     state = realname.FormState()
     if request.method == "POST":
         if request.form.get("action") == "send_code":
@@ -1161,7 +1161,7 @@ def cancel(entity_id: str) -> Any:
         return _render_company(
             account, membership, _("Tick the box to confirm that you want to cancel."), 400
         )
-    prov = provider()
+    prov = services()
     confirmed = confirm_own_password(account)
     if confirmed.account is None:
         return _render_company(
@@ -1195,7 +1195,7 @@ def grant_status(entity_id: str, grant_id: str) -> Any:
     if grant is None:
         return _not_found()
     action = request.form.get("action", "")
-    entities = provider().entities
+    entities = services().entities
     own = membership.own_scope
     if own is None or not own.includes(scope_of_grant(grant)):
         return _refused(message("form", "beyond_own_scope"))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify
 
-from idp.views.web import provider
+from idp.views.web import services
 
 bp = Blueprint("discovery", __name__)
 
@@ -17,10 +17,10 @@ def _cached(response: Response, seconds: int) -> Response:
 @bp.get("/.well-known/openid-configuration")
 @bp.get("/.well-known/oauth-authorization-server")
 def configuration() -> Response:
-    return _cached(jsonify(provider().metadata), 3600)
+    return _cached(jsonify(services().metadata), 3600)
 
 
 @bp.get("/jwks.json")
 def jwks() -> Response:
     # Short cache: a key published as "next" must reach portals before it signs.
-    return _cached(jsonify(provider().keys.jwks()), 300)
+    return _cached(jsonify(services().keys.jwks()), 300)

@@ -5,9 +5,8 @@ from __future__ import annotations
 import logging
 
 from flask import Blueprint, Response, jsonify
-from sqlalchemy import text
 
-from idp.views.web import provider
+from idp.views.web import services
 
 bp = Blueprint("health", __name__)
 log = logging.getLogger(__name__)
@@ -20,16 +19,14 @@ def healthz() -> Response:
 
 @bp.get("/readyz")
 def readyz() -> Response:
-    prov = provider()
     checks = {"database": "ok", "redis": "ok"}
     try:
-        prov.db.session.execute(text("SELECT 1"))
+        services().db.ping()
     except Exception as exc:  # any failure means not ready
-        prov.db.session.rollback()
         log.warning("readiness: database: %s", type(exc).__name__)
         checks["database"] = "unavailable"
     try:
-        prov.redis.ping()
+        services().redis.ping()
     except Exception as exc:
         log.warning("readiness: redis: %s", type(exc).__name__)
         checks["redis"] = "unavailable"

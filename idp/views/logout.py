@@ -8,7 +8,6 @@ was shown for, so a replayed or forged one logs nobody out.
 
 from __future__ import annotations
 
-import secrets
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from flask import Blueprint, Response, g, redirect, render_template, request
@@ -16,11 +15,9 @@ from flask_babel import gettext as _
 
 from idp.oauth.logout import EndSessionRequest, InvalidLogoutRequest
 from idp.views import cookies
-from idp.views.web import allow_form_redirect_to, csrf, error_page, provider
+from idp.views.web import allow_form_redirect_to, csrf, error_page, services
 
 bp = Blueprint("logout", __name__)
-
-CONFIRMATION_TTL = 600
 
 
 def _back_to_portal(end: EndSessionRequest) -> Response:
@@ -45,10 +42,9 @@ def _invalid() -> tuple[str, int]:
 
 
 def _finish(end: EndSessionRequest, session_id: str | None) -> Response:
-    prov = provider()
-    prov.end_session(session_id, ip_address=request.remote_addr)
+    services().end_session.end(session_id, request.remote_addr)
     response = _back_to_portal(end)
-    cookies.clear_session(response, prov.config)
+    cookies.clear_session(response, services().config)
     return response
 
 
@@ -56,31 +52,26 @@ def _finish(end: EndSessionRequest, session_id: str | None) -> Response:
 def end_session() -> Response | tuple[str, int]:
     source = request.form if request.method == "POST" else request.args
     params = {name: source.getlist(name) for name in source}
-    prov = provider()
+    endpoint = services().end_session
     try:
-        end = prov.validate_end_session(params)
+        end = endpoint.validate(params)
     except InvalidLogoutRequest:
         return _invalid()
     g.ui_locales = end.ui_locales
     session_id = request.cookies.get(cookies.SESSION)
-    session, _account = prov.current_session(session_id)
-    if session is None:
+    decision = endpoint.decide(end, session_id)
+    if decision.action == "nothing":
         return _back_to_portal(end)  # nobody is logged in here: nothing to end
-    seen_as = prov.subjects.for_client(end.client, session.subject)
-    if end.trusted and end.hint_subject == seen_as and end.hint_sid == session.sid:
+    if decision.action == "end":
         return _finish(end, session_id)
     # No hint, or a hint for someone else or for another (earlier) session: the person
     # decides (section 2: the OP MUST ask then; no forced logout).
     if end.post_logout_redirect_uri:
         allow_form_redirect_to(end.post_logout_redirect_uri)  # both buttons may 303 there
-    confirmation = secrets.token_urlsafe(24)
-    prov.interactions.client.set(
-        f"idp:logout-confirmation:{confirmation}", session.sid, ex=CONFIRMATION_TTL
-    )
     return render_template(
         "logout_confirm.html",
         client_name=end.client.name if end.client else None,
-        confirmation=confirmation,
+        confirmation=decision.confirmation,
         client_id=end.client.client_id if end.client else "",
         post_logout_redirect_uri=end.post_logout_redirect_uri or "",
         state=end.state or "",
@@ -92,28 +83,26 @@ csrf.exempt(end_session)  # portals may POST here (RP-Initiated Logout 1.0 secti
 
 @bp.post("/logout/confirm")
 def confirm() -> Response | tuple[str, int]:
-    prov = provider()
+    endpoint = services().end_session
     params = {
         name: [request.form[name]]
         for name in ("client_id", "post_logout_redirect_uri", "state")
         if request.form.get(name)
     }
     try:
-        end = prov.validate_end_session(params)
+        end = endpoint.validate(params)
     except InvalidLogoutRequest:
         return _invalid()
     session_id = request.cookies.get(cookies.SESSION)
-    session, _account = prov.current_session(session_id)
-    confirmation = request.form.get("confirmation", "")[:64]
-    key = f"idp:logout-confirmation:{confirmation}"
-    expected = prov.interactions.client.getdel(key) if confirmation else None
+    # Taken whatever the decision: a confirmation is good for one answer.
+    confirmed = endpoint.confirmed(request.form.get("confirmation", ""), session_id)
     if request.form.get("decision") != "logout":
         return (
             _back_to_portal(end)
             if end.post_logout_redirect_uri
             else error_page(200, _("Still logged in"), _("You are still logged in."), None)
         )
-    if session is None or expected is None or expected.decode() != session.sid:
+    if not confirmed:
         # Replayed, expired, or shown for another session: log nobody out.
         return error_page(
             400,

@@ -1,26 +1,28 @@
-"""The password step shared by the portal login (interaction) and the user space login.
+"""The login forms' shared parts: reading the fields and wording the answers.
 
-One place for the rules: the same generic messages whatever failed (OWASP Authentication Cheat
-Sheet), every outcome audited without personal data, and a new session id at every login
-(OWASP Session Management Cheat Sheet: no session fixation).
+The rules are ``idp.identity.login.SignIn`` (the same generic answer whatever failed, every
+failure audited without personal data; OWASP Authentication Cheat Sheet) and
+``idp.oauth.sso.SingleSignOn`` (a new session id at every login: no session fixation).
+Used by the portal login (the interaction's login step), the user space and the console.
 """
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 
 from flask import request
 from flask_babel import gettext as _
 
 from idp.identity.documents import mask_phone, normalize_phone
-from idp.identity.login import LoginResult, authenticate, throttle_key
-from idp.identity.sms import SendResult, SmsUnavailable
+from idp.identity.login import LoginResult
+from idp.identity.sms import SendResult
 from idp.models import Account
 from idp.views import cookies
-from idp.views.web import provider
+from idp.views.web import services
 
-log = logging.getLogger(__name__)
+MAX_USERNAME_LENGTH = 128
+MAX_PASSWORD_LENGTH = 1024
+MAX_PHONE_LENGTH = 32
 
 
 @dataclass
@@ -32,7 +34,7 @@ class PasswordLogin:
 
 
 def failure_message(result: LoginResult) -> tuple[str, int]:
-    """The one answer (message, status) of every password check that failed: wrong password
+    """The one answer (message, status) of every login check that failed: wrong password
     and unknown account alike."""
     if result.failure == "throttled":
         message = _(
@@ -47,33 +49,36 @@ def failure_message(result: LoginResult) -> tuple[str, int]:
         return message, 403
     if result.failure == "suspended":
         return _("This account is suspended. Contact the service desk."), 403
+    if result.failure == "wrong":
+        return _("The phone number or the code is not correct."), 401
     return _("Invalid username or password."), 401
 
 
-def check_password_form(client_id: str | None = None, via: str | None = None) -> PasswordLogin:
-    """Check the submitted ``username`` (phone number, ID number or username) and
-    ``password``; a failure is audited (``via`` says where) and answered generically."""
-    username = request.form.get("username", "")[:128]
-    password = request.form.get("password", "")[:1024]
+def password_fields() -> tuple[str, str] | None:
+    """The submitted ``username`` (phone number, ID number or username) and ``password``, or
+    None when either is empty."""
+    username = request.form.get("username", "")[:MAX_USERNAME_LENGTH]
+    password = request.form.get("password", "")[:MAX_PASSWORD_LENGTH]
     if not username.strip() or not password:
-        return PasswordLogin(message=_("Please fill in both fields."), status=400)
-    prov = provider()
-    result = authenticate(
-        prov.db,
-        prov.passwords,
-        prov.throttle,
-        prov.people.find_by_identifier,
-        username,
-        password,
-        request.remote_addr or "",
+        return None
+    return username, password
+
+
+def empty_fields() -> tuple[str, int]:
+    return _("Please fill in both fields."), 400
+
+
+def check_password_form(client_id: str | None = None, via: str | None = None) -> PasswordLogin:
+    """Check the submitted ``username`` and ``password``; a failure is audited (``via`` says
+    where) and answered generically."""
+    fields = password_fields()
+    if fields is None:
+        message, status = empty_fields()
+        return PasswordLogin(message=message, status=status)
+    result = services().sign_in.with_password(
+        *fields, request.remote_addr or "", client_id=client_id, via=via
     )
     if result.account is None:
-        prov.audit(
-            "login_failed",
-            client_id=client_id,
-            ip_address=request.remote_addr,
-            details={"reason": result.failure, **({"via": via} if via else {})},
-        )
         message, status = failure_message(result)
         return PasswordLogin(message=message, status=status)
     return PasswordLogin(account=result.account)
@@ -92,110 +97,41 @@ def log_in(client_id: str | None = None, via: str | None = None) -> PasswordLogi
 def confirm_own_password(account: Account) -> LoginResult:
     """The logged-in person's password re-entered before a change (cancellation, a new phone,
     an identity correction): counted in the same throttle as logins to the account."""
-    prov = provider()
-    return authenticate(
-        prov.db,
-        prov.passwords,
-        prov.throttle,
-        lambda _identifier: account,
-        account.id,
-        request.form.get("password", "")[:1024],
-        request.remote_addr or "",
+    return services().sign_in.confirm_password(
+        account, request.form.get("password", "")[:MAX_PASSWORD_LENGTH], request.remote_addr or ""
     )
 
 
 def start_session_for(
     account: Account, amr: list[str], *, client_id: str | None, via: str | None
 ) -> str:
-    """A new SSO session for ``account`` (after a password, an SMS code or a registration)."""
-    prov = provider()
-    old_session = request.cookies.get(cookies.SESSION)
-    if old_session:
-        # The browser's previous session ends like any logout: its portals are told and its
-        # refresh tokens stop (a new login always starts a new session with a new sid).
-        prov.end_session(old_session, reason="new_login", ip_address=request.remote_addr)
-    session_id, _session = prov.start_session(account, amr)
-    prov.audit(
-        "login",
-        actor=account.id,
-        account_id=account.id,
+    """A new SSO session for ``account``; the browser's previous one ends like a logout."""
+    return services().sso.start(
+        account,
+        amr,
+        replacing=request.cookies.get(cookies.SESSION),
         client_id=client_id,
+        via=via,
         ip_address=request.remote_addr,
-        details={"via": via} if via else {},
     )
-    return session_id
 
 
-@dataclass
-class CodeLogin:
-    session_id: str | None = None
-    message: str | None = None  # an error for the form
-    notice: str | None = None  # "a code was sent"
-    status: int = 200
+def login_phone() -> str | None:
+    """The submitted ``phone``, normalised, or None when it is no mainland mobile number."""
+    return normalize_phone(request.form.get("phone", "")[:MAX_PHONE_LENGTH])
 
 
-def log_in_with_code(client_id: str | None = None, via: str | None = None) -> CodeLogin:
-    """Login by phone number and SMS code (``phone``, ``sms_code``; button ``action`` =
-    ``send_code`` | ``login``). Unknown numbers get the same answers and the same limits as
-    known ones, and wrong codes count in the same throttle as wrong passwords."""
-    prov = provider()
-    address = request.remote_addr or ""
-    phone = normalize_phone(request.form.get("phone", "")[:32])
-    if phone is None:
-        return CodeLogin(
-            message=_("Enter a mainland China mobile number of 11 digits."), status=400
+def invalid_phone() -> tuple[str, int]:
+    return _("Enter a mainland China mobile number of 11 digits."), 400
+
+
+def code_sent(phone: str, result: SendResult) -> tuple[str | None, str | None, int]:
+    """(error, notice, status) after a login code was asked for."""
+    if not result.sent:
+        message = _(
+            "A code was requested a moment ago. Try again in %(seconds)s seconds.",
+            seconds=result.wait_seconds,
         )
-    account = prov.people.find_by_identifier(phone)
-    key = throttle_key(account, phone)
-    action = request.form.get("action")
-    if action == "send_code":
-        usable = account is not None and account.active
-        try:
-            result = (
-                prov.sms.send(phone, "login", address)
-                if usable
-                else prov.sms.issue_without_sending(phone, "login", address)
-            )
-        except SmsUnavailable:
-            # Told like an unknown number: a failing gateway must not show who has an account.
-            log.warning("SMS gateway unavailable for a login code")
-            result = SendResult(sent=True, refused=None)
-        if not result.sent:
-            return CodeLogin(
-                message=_(
-                    "A code was requested a moment ago. Try again in %(seconds)s seconds.",
-                    seconds=result.wait_seconds,
-                ),
-                status=429,
-            )
-        return CodeLogin(
-            notice=_("If an account uses %(phone)s, a code is on its way.", phone=mask_phone(phone))
-        )
-    verdict = prov.throttle.check(key, address)
-    if verdict.locked or not verdict.allowed:
-        message = (
-            _("This account is locked after too many failed attempts. Contact the service desk.")
-            if verdict.locked
-            else _(
-                "Too many failed attempts. Try again in %(seconds)s seconds.",
-                seconds=verdict.wait_seconds,
-            )
-        )
-        return CodeLogin(message=message, status=403 if verdict.locked else 429)
-    code = (request.form.get("sms_code") or "").strip()
-    outcome = prov.sms.check(phone, "login", code) if code else "wrong"
-    if outcome != "ok" or account is None:
-        prov.throttle.record_failure(key, address)
-        prov.audit(
-            "login_failed",
-            client_id=client_id,
-            ip_address=address,
-            details={"reason": "sms_code", **({"via": via} if via else {})},
-        )
-        return CodeLogin(message=_("The phone number or the code is not correct."), status=401)
-    prov.throttle.record_success(key)
-    if not account.active:
-        return CodeLogin(
-            message=_("This account is suspended. Contact the service desk."), status=403
-        )
-    return CodeLogin(session_id=start_session_for(account, ["sms"], client_id=client_id, via=via))
+        return message, None, 429
+    notice = _("If an account uses %(phone)s, a code is on its way.", phone=mask_phone(phone))
+    return None, notice, 200

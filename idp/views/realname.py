@@ -22,7 +22,7 @@ from idp.identity.people import SECOND_AUTHORITY_ELEMENTS, Application, Checked
 from idp.identity.sms import SmsUnavailable
 from idp.identity.verifiers import Result
 from idp.models import Account
-from idp.views.web import provider
+from idp.views.web import services
 
 # (field, error code) -> message. Codes come from idp.identity (documents, password_policy,
 # people) and from the SMS code store.
@@ -169,9 +169,8 @@ def send_code(phone_raw: str, purpose: str, state: FormState) -> str | None:
     if phone is None:
         state.fail("phone", "required" if not (phone_raw or "").strip() else "format")
         return None
-    prov = provider()
     try:
-        result = prov.sms.send(phone, purpose, request.remote_addr or "")
+        result = services().sms.send(phone, purpose, request.remote_addr or "")
     except SmsUnavailable:
         state.problem = _("The SMS could not be sent just now. Try again in a few minutes.")
         state.status = 503
@@ -198,7 +197,7 @@ def check_code(phone: str, purpose: str, state: FormState) -> bool:
     if not code:
         state.fail("sms_code", "required")
         return False
-    outcome = provider().sms.check(phone, purpose, code)
+    outcome = services().sms.check(phone, purpose, code)
     if outcome != "ok":
         state.fail("sms_code", outcome)
         return False
@@ -213,7 +212,7 @@ class RegistrationOutcome:
 
 def register() -> RegistrationOutcome:
     """Handle a POST of the registration form (both buttons)."""
-    prov = provider()
+    prov = services()
     state = FormState(values=kept_values(request.form))
     action = request.form.get("action")
     if action == "send_code":
@@ -260,8 +259,9 @@ def register() -> RegistrationOutcome:
         )
         return RegistrationOutcome(None, state)
     account = registered.account
-    prov.accept_agreements(
-        account,
+    prov.agreements.accept_all(
+        account.id,
+        account.user_type,
         client_id=None,
         ip_address=address,
         user_agent=request.user_agent.string,
@@ -287,8 +287,7 @@ def register() -> RegistrationOutcome:
 
 
 def registration_context(state: FormState) -> dict[str, Any]:
-    prov = provider()
-    titles = [title for title, _url in prov.agreement_links("natural_person")]
+    titles = [title for title, _url in services().agreements.links("natural_person")]
     return {
         "values": state.values or {"id_type": "resident_id"},
         "errors": state.errors,
@@ -308,7 +307,7 @@ def registration_context(state: FormState) -> dict[str, Any]:
 
 def verification_options(account: Account, target: str | None) -> list[dict[str, Any]]:
     """The checks that move this account towards ``target`` (or as far as it can go online)."""
-    reachable = provider().people.reachable(account)
+    reachable = services().people.reachable(account)
     goal = target or reachable
     options: list[dict[str, Any]] = []
     if not levels.at_least(reachable, goal):
@@ -344,7 +343,7 @@ def _normalized_element(method: str) -> tuple[dict[str, str], str | None]:
 
 def verify(account: Account, target: str | None) -> tuple[Checked | None, FormState]:
     """Handle a POST of the verification form (``method`` and, for some, one element field)."""
-    prov = provider()
+    prov = services()
     state = FormState()
     method = request.form.get("method", "")
     allowed = {o["method"] for o in verification_options(account, target)}
@@ -363,7 +362,7 @@ def verify(account: Account, target: str | None) -> tuple[Checked | None, FormSt
         )
         state.status = 429
         return None, state
-    checked = prov.verify_identity(account, method, extra, ip_address=request.remote_addr)
+    checked = prov.identity_checks.verify(account, method, extra, ip_address=request.remote_addr)
     if checked.result == Result.UNAVAILABLE:
         state.problem = _(
             "The verification service is not available just now. Try again in a few minutes."

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, current_app, jsonify, request
+from flask import Blueprint, Response, jsonify, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from idp.oauth.client_registry import ClientRegistry, RegistryPolicy
+from idp.oauth.client_registry import ClientRegistry
 from idp.oauth.registration import DynamicRegistration, RegistrationError
-from idp.views.web import provider
+from idp.views.web import services
 
 bp = Blueprint("registration", __name__)
 
@@ -24,14 +24,7 @@ ALL_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
 
 def client_registry() -> ClientRegistry:
     """One registry per application, over the provider's database and settings."""
-    found = current_app.extensions.get("idp.clients")
-    if found is None:
-        prov = provider()
-        found = ClientRegistry(
-            prov.db, RegistryPolicy.from_config(prov.config, prov.sensitive_claims)
-        )
-        current_app.extensions["idp.clients"] = found
-    return found  # type: ignore[no-any-return]
+    return services().clients
 
 
 def _json(body: Any, status: int, headers: list[tuple[str, str]] | None = None) -> Response:
@@ -70,7 +63,7 @@ def _body() -> Any:
 
 
 def _endpoint() -> DynamicRegistration:
-    return DynamicRegistration(client_registry(), provider().issuer, request.remote_addr)
+    return DynamicRegistration(client_registry(), services().issuer, request.remote_addr)
 
 
 def _not_allowed(allowed: list[str]) -> Response:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from flask import Blueprint, Response
 
-from idp.views.web import protocol_request, protocol_response, provider
+from idp.views.web import protocol_request, protocol_response, services
 
 bp = Blueprint("token", __name__)
 
 
 @bp.post("/token")
 def token() -> Response:
-    return protocol_response(provider().token(protocol_request()))
+    return protocol_response(services().endpoints.token(protocol_request()))

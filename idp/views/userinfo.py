@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from flask import Blueprint, Response
 
-from idp.views.web import protocol_request, protocol_response, provider
+from idp.views.web import protocol_request, protocol_response, services
 
 bp = Blueprint("userinfo", __name__)
 
 
 @bp.route("/userinfo", methods=["GET", "POST"])
 def userinfo() -> Response:
-    return protocol_response(provider().userinfo(protocol_request()))
+    return protocol_response(services().endpoints.userinfo(protocol_request()))

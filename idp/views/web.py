@@ -15,9 +15,9 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
-from idp.oauth.provider import Provider
 from idp.oauth.requests import ProtocolRequest, ProtocolResponse
 from idp.oauth.responses import AuthorizationResponse
+from idp.services import Services
 from idp.store import StoreUnavailable
 
 log = logging.getLogger(__name__)
@@ -42,7 +42,8 @@ JSON_ENDPOINTS = (
 STORE_ERRORS = (*StoreUnavailable, OperationalError)
 
 
-def provider() -> Provider:
+def services() -> Services:
+    """The application's services (the composition root, ``idp.services``)."""
     return current_app.extensions["idp"]  # type: ignore[no-any-return]
 
 
@@ -73,7 +74,7 @@ def select_locale() -> str:
     return match_locale(best) or current_app.config["BABEL_DEFAULT_LOCALE"]
 
 
-def init_app(app: Flask, prov: Provider) -> None:
+def init_app(app: Flask, prov: Services) -> None:
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
 
@@ -179,10 +180,7 @@ def init_app(app: Flask, prov: Provider) -> None:
     def _store(error: Exception) -> Any:
         """A store outage fails closed with 503; the transaction is rolled back (nothing half
         written), and the next request reconnects by itself (pool pre-ping, redis retries)."""
-        try:
-            prov.db.session.rollback()
-        except SQLAlchemyError:
-            prov.db.session.invalidate()
+        prov.db.recover()
         if isinstance(error, STORE_ERRORS):
             log.error("store unavailable: %s", type(error).__name__)
         else:
@@ -234,7 +232,7 @@ def protocol_request() -> ProtocolRequest:
     query = request.query_string.decode("latin-1")
     return ProtocolRequest(
         request.method,
-        provider().issuer + request.path + (f"?{query}" if query else ""),
+        services().issuer + request.path + (f"?{query}" if query else ""),
         dict(request.headers),
         form=form,
         args=list(request.args.items(multi=True)),

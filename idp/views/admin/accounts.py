@@ -29,8 +29,8 @@ from idp.models.base import utcnow
 from idp.views import realname
 from idp.views.account import shown_time
 from idp.views.admin.auth import audit, console_required, notify, read_reason, read_text
-from idp.views.interaction import ROLE_LABELS
-from idp.views.web import provider
+from idp.views.labels import ROLE_LABELS
+from idp.views.web import services
 
 bp = Blueprint("admin_accounts", __name__, url_prefix="/admin/accounts")
 
@@ -59,7 +59,7 @@ def find_account(text: str) -> tuple[Account | None, str]:
     text = text.strip()
     if not text or len(text) > MAX_QUERY_LENGTH:
         return None, "invalid"
-    prov = provider()
+    prov = services()
     account = prov.db.session.scalar(
         select(Account).where(or_(Account.id == text, Account.subject == text))
     )
@@ -111,7 +111,7 @@ def search() -> Answer:
 def _load(account_id: str) -> Account | None:
     if not account_id or len(account_id) > 36:
         return None
-    return provider().find_account(account_id)
+    return services().accounts.find(account_id)
 
 
 def _time(value: datetime | None) -> dict[str, str] | None:
@@ -119,10 +119,10 @@ def _time(value: datetime | None) -> dict[str, str] | None:
 
 
 def _view(account: Account) -> dict[str, Any]:
-    prov = provider()
+    prov = services()
     profile = prov.people.profile(account)
-    sessions = prov.sessions.list_for(account.id)
-    consents = prov.consents_of(account.id)
+    sessions = prov.sso.sessions_of(account.id)
+    consents = prov.consents.of_account(account.id)
     now = utcnow()
     grants = list(
         prov.db.session.scalars(
@@ -134,7 +134,7 @@ def _view(account: Account) -> dict[str, Any]:
             .limit(100)
         )
     )
-    names = prov.client_names(
+    names = prov.portals.names(
         [c for s in sessions for c in s.clients] + [c.client_id for c in consents]
     )
     return {
@@ -283,7 +283,7 @@ def suspend(account_id: str) -> Answer:
         return _refuse(account, "suspend", "reason", _("You cannot suspend your own account."))
     if not account.active:
         return _refuse(account, "suspend", "reason", _("The account is suspended already."), 409)
-    provider().suspend_account(account, reason, actor=g.admin.account_id)
+    services().accounts.suspend(account, reason, actor=g.admin.account_id)
     return _done(account, _("The account is suspended. Its sessions and tokens have ended."))
 
 
@@ -298,14 +298,14 @@ def reinstate(account_id: str) -> Answer:
         return _refuse(account, "reinstate", "reason", problem)
     if account.active:
         return _refuse(account, "reinstate", "reason", _("The account is not suspended."), 409)
-    provider().reinstate_account(account, reason, actor=g.admin.account_id)
+    services().accounts.reinstate(account, reason, actor=g.admin.account_id)
     return _done(account, _("The account is active again. Tokens revoked earlier stay revoked."))
 
 
 def end_sessions(account: Account, reason: str) -> int:
     """End every SSO session of the account as a logout does: the session's tokens stop and its
     portals are told through the back channel. Returns how many sessions ended."""
-    ended = provider().end_sessions_of(account.id, "sessions_ended")
+    ended = services().sso.end_all_of(account.id, "sessions_ended")
     audit(
         "admin_sessions_ended",
         reason=reason,
@@ -361,7 +361,7 @@ def counter_verification(account_id: str) -> Answer:
             _("Another operator must record your own verification."),
             403,
         )
-    before = provider().people.record_counter_verification(
+    before = services().people.record_counter_verification(
         account, reference, actor=g.admin.account_id
     )
     audit(

@@ -23,7 +23,7 @@ from idp.identity import agreements as rules
 from idp.models import AgreementAcceptance, AgreementKind, AgreementVersion
 from idp.views.account import DISPLAY_TIMEZONE, shown_time
 from idp.views.admin.auth import audit, console_required, notify, read_reason
-from idp.views.web import provider
+from idp.views.web import services
 
 bp = Blueprint("admin_agreements", __name__, url_prefix="/admin/agreements")
 
@@ -41,7 +41,7 @@ class _Stale(Exception):
 @bp.get("")
 @console_required()
 def index() -> Answer:
-    session = provider().db.session
+    session = services().db.session
     counts: dict[tuple[str, int, str], int] = {
         (kind, version, action): count
         for kind, version, action, count in session.execute(
@@ -142,12 +142,12 @@ def _read_draft() -> Draft:
 def _kind(kind: str) -> AgreementKind | None:
     if not rules.KIND_PATTERN.match(kind or ""):
         return None
-    return provider().db.session.get(AgreementKind, kind)
+    return services().db.session.get(AgreementKind, kind)
 
 
 def _authoritative(kind: str) -> list[AgreementVersion]:
     return list(
-        provider().db.session.scalars(
+        services().db.session.scalars(
             select(AgreementVersion)
             .where(
                 AgreementVersion.kind == kind,
@@ -163,7 +163,7 @@ def _preview(kind: AgreementKind, draft: Draft) -> dict[str, Any] | None:
     """Run ``publish`` without keeping anything: the stored text, its number, its hash and the
     lines changed since the current version; None (with ``draft.errors``) when it is refused."""
     current = _authoritative(kind.kind)
-    session = provider().db.session()
+    session = services().db.session()
     try:
         with session.no_autoflush:
             version = rules.publish(
@@ -251,7 +251,7 @@ def publish(kind: str) -> Answer:
         return _render_publish(found, draft, status=400)
     expected_sha = request.form.get("sha256", "")
     expected_version = request.form.get("version", "")
-    db = provider().db
+    db = services().db
     try:
         with db.transaction() as session:
             version = rules.publish(

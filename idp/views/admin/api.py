@@ -32,7 +32,7 @@ from idp.oauth.client_registry import (
 from idp.views.admin import openapi
 from idp.views.admin.auth import api_required, no_store, problem
 from idp.views.registration import client_registry
-from idp.views.web import provider
+from idp.views.web import services
 
 bp = Blueprint("admin_api", __name__, url_prefix="/admin/api")
 
@@ -138,7 +138,7 @@ def document() -> Response:
     """Public: the OpenAPI document of this API."""
     if request.method != "GET":
         return _not_allowed(["GET"])
-    response = jsonify(openapi.document(sorted(provider().sensitive_claims)))
+    response = jsonify(openapi.document(sorted(services().sensitive_claims)))
     response.headers["Cache-Control"] = "public, max-age=300"
     return response
 
@@ -305,7 +305,7 @@ def _issue_initial_access_token() -> Response:
             "token": token,
             "uses": row.uses_allowed,
             "expires_at": row.expires_at.isoformat(),
-            "registration_endpoint": provider().metadata["registration_endpoint"],
+            "registration_endpoint": services().metadata["registration_endpoint"],
         }
     )
     response.status_code = 201

@@ -23,12 +23,11 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext
 from sqlalchemy import Select, select
 
-from idp.identity import disclosures
 from idp.models import Account, AuditEvent, DisclosureRecord
 from idp.views.account import DISPLAY_TIMEZONE, shown_time
 from idp.views.admin.accounts import find_account
 from idp.views.admin.auth import audit, console_required, notify
-from idp.views.web import provider
+from idp.views.web import services
 
 bp = Blueprint("admin_audit", __name__, url_prefix="/admin/audit")
 
@@ -148,7 +147,7 @@ def _statement(f: Filters) -> Select[Any]:
 
 def _rows(f: Filters) -> tuple[list[dict[str, Any]], bool]:
     stmt = _statement(f).offset((f.page - 1) * PAGE_SIZE).limit(PAGE_SIZE + 1)
-    found = list(provider().db.session.scalars(stmt))
+    found = list(services().db.session.scalars(stmt))
     more = len(found) > PAGE_SIZE
     rows = []
     for row in found[:PAGE_SIZE]:
@@ -189,7 +188,7 @@ def _resolve_account(f: Filters) -> None:
     if not ACCOUNT_ID.match(f.account):
         f.errors["account"] = _("Search by phone number or ID number with the form below.")
         return
-    account = provider().db.session.scalar(
+    account = services().db.session.scalar(
         select(Account).where(Account.subject == f.account, Account.id != f.account)
     )
     if account is not None:
@@ -248,7 +247,7 @@ def search_form() -> Answer:
 @console_required()
 def verify_chain() -> Response:
     """Recompute the disclosure hash chain (a check that changes nothing: auditors may run it)."""
-    result = disclosures.verify(provider().db.session())
+    result = services().disclosures.verify()
     audit(
         "disclosure_chain_verified",
         details={

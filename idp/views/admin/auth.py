@@ -24,7 +24,6 @@ from urllib.parse import urlsplit
 
 from flask import (
     Response,
-    current_app,
     g,
     jsonify,
     make_response,
@@ -38,7 +37,7 @@ from idp.config import Config
 from idp.identity.admins import WRITE_ROLES, Administrators, authenticate_api_token
 from idp.models import Administrator
 from idp.store.console import ConsoleSession, ConsoleSessions
-from idp.views.web import error_page, provider
+from idp.views.web import error_page, services
 
 COOKIE = "idp_admin"
 COOKIE_PATH = "/admin"
@@ -59,20 +58,8 @@ class Console:
 
 
 def console() -> Console:
-    found = current_app.extensions.get("idp.admin")
-    if found is None:
-        prov = provider()
-        found = Console(
-            admins=Administrators(prov.db, prov.personal_data, prov.redis),
-            sessions=ConsoleSessions(
-                prov.redis,
-                idle_ttl=prov.config.ADMIN_SESSION_IDLE_TTL,
-                absolute_ttl=prov.config.ADMIN_SESSION_ABSOLUTE_TTL,
-                pending_ttl=PENDING_TTL,
-            ),
-        )
-        current_app.extensions["idp.admin"] = found
-    return found  # type: ignore[no-any-return]
+    prov = services()
+    return Console(admins=prov.admins, sessions=prov.console_sessions)
 
 
 # -- the console cookie ----------------------------------------------------------------------
@@ -124,17 +111,17 @@ def load_session(stage: str | None = "done") -> tuple[str, ConsoleSession, Admin
     None when there is none, or when it no longer holds (role revoked, account suspended or
     changed): then it is destroyed."""
     session_id = request.cookies.get(COOKIE)
-    services = console()
-    session = services.sessions.get(session_id)
+    console_services = console()
+    session = console_services.sessions.get(session_id)
     if session is None or session_id is None:
         return None
-    admin = services.admins.find(session.account_id)
+    admin = console_services.admins.find(session.account_id)
     if (
         admin is None
         or not admin.account.active
         or admin.account.security_stamp != session.security_stamp
     ):
-        services.sessions.destroy(session_id)
+        console_services.sessions.destroy(session_id)
         return None
     if stage is not None and session.stage != stage:
         return None
@@ -226,7 +213,7 @@ def api_required(write: bool = False) -> Callable[[View], View]:
                 )
                 response.headers["WWW-Authenticate"] = f'Bearer realm="{REALM}"'
                 return response
-            admin = authenticate_api_token(provider().db, token)
+            admin = authenticate_api_token(services().db, token)
             if admin is None:
                 response = problem(401, "Unauthorized", "The token is unknown, expired or revoked.")
                 response.headers["WWW-Authenticate"] = (
@@ -293,7 +280,7 @@ def audit(
     data = dict(details or {})
     if reason is not None:
         data["reason"] = reason
-    provider().audit(
+    services().audit(
         action,
         actor=g.admin.account_id,
         account_id=account_id,

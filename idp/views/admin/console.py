@@ -40,7 +40,7 @@ from idp.views.admin.auth import (
     set_cookie,
 )
 from idp.views.password_login import check_password_form
-from idp.views.web import provider
+from idp.views.web import services
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -59,7 +59,7 @@ def _no_store(response: Response) -> Response:
 
 
 def _audit(action: str, account_id: str | None = None, **details: Any) -> None:
-    provider().audit(
+    services().audit(
         action,
         actor=account_id,
         account_id=account_id,
@@ -101,9 +101,9 @@ def login() -> Answer:
     checked = check_password_form(via="admin_console")
     if checked.account is None:
         return _render_login(username, checked.message, checked.status)
-    prov = provider()
-    services = console()
-    admin = services.admins.find(checked.account.id)
+    prov = services()
+    console_services = console()
+    admin = console_services.admins.find(checked.account.id)
     if admin is None:
         # The right password of an account that is no administrator: the same answer as a
         # wrong one, so the console does not tell who its administrators are.
@@ -111,13 +111,13 @@ def login() -> Answer:
         return _render_login(username, _("Invalid username or password."), 401)
     old = request.cookies.get("idp_admin")
     if old:
-        services.sessions.destroy(old)
+        console_services.sessions.destroy(old)
     if admin.enrolled:
         stage, target = "second_factor", url_for("admin.verify_page", next=_next())
     else:
-        services.admins.begin_enrolment(admin)
+        console_services.admins.begin_enrolment(admin)
         stage, target = "enrol", url_for("admin.enrol_page")
-    session_id, _session = services.sessions.create(
+    session_id, _session = console_services.sessions.create(
         account_id=admin.account_id, stage=stage, security_stamp=admin.account.security_stamp
     )
     _audit("admin_password_accepted", admin.account_id, next_step=stage)
@@ -137,11 +137,11 @@ def _pending(stage: str) -> tuple[str, ConsoleSession, Administrator] | Response
 
 
 def _render_enrol(admin: Administrator, error: str | None = None, status: int = 200) -> Answer:
-    services = console()
-    secret = services.admins.pending_secret(admin)
+    console_services = console()
+    secret = console_services.admins.pending_secret(admin)
     if secret is None:
-        secret = services.admins.begin_enrolment(admin)
-    issuer = urlsplit(provider().issuer).netloc
+        secret = console_services.admins.begin_enrolment(admin)
+    issuer = urlsplit(services().issuer).netloc
     label = admin.account.username or admin.account_id[:8]
     return (
         render_template(
@@ -199,7 +199,7 @@ def enrol() -> Answer:
     _audit("admin_totp_enrolled", admin.account_id)
     _audit("admin_login", admin.account_id, second_factor="totp")
     response = redirect(url_for("admin.recovery_codes"), 303)
-    set_cookie(response, new_id, provider().config)
+    set_cookie(response, new_id, services().config)
     return response
 
 
@@ -273,7 +273,7 @@ def verify() -> Answer:
         recovery_codes_left=outcome.recovery_codes_left,
     )
     response = redirect(_next() or url_for("admin.home"), 303)
-    set_cookie(response, new_id, provider().config)
+    set_cookie(response, new_id, services().config)
     return response
 
 
@@ -303,5 +303,5 @@ def logout() -> Response:
     if found is not None:
         _audit("admin_logout", found[2].account_id)
     response = redirect(url_for("admin.login_page", logged_out="1"), 303)
-    clear_cookie(response, provider().config)
+    clear_cookie(response, services().config)
     return response

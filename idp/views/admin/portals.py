@@ -42,7 +42,7 @@ from idp.oauth.keys import SUPPORTED_ALGORITHMS
 from idp.views.account import shown_time
 from idp.views.admin.auth import console, console_required, notify, read_reason
 from idp.views.registration import client_registry
-from idp.views.web import provider
+from idp.views.web import services
 
 bp = Blueprint("admin_portals", __name__, url_prefix="/admin/portals")
 
@@ -130,7 +130,7 @@ def _actor() -> Actor:
 
 
 def _sensitive_claims() -> list[str]:
-    return sorted(provider().sensitive_claims)
+    return sorted(services().sensitive_claims)
 
 
 def _choices() -> dict[str, list[str]]:
@@ -224,7 +224,7 @@ def _render_list(errors: dict[str, list[str]] | None = None, status: int = 200) 
             current="portals",
             portals=portals,
             errors=errors or {},
-            registration_endpoint=provider().metadata["registration_endpoint"],
+            registration_endpoint=services().metadata["registration_endpoint"],
         ),
         status,
     )

@@ -1,0 +1,82 @@
+"""An account's life after registration: suspension, reinstatement, a new password after
+recovery, and cancellation.
+
+- Suspension (natural-person agreement clause 7): the authority stops serving an account that
+  breaks the rules; the status becomes ``suspended`` and the ``security_stamp`` moves on, so
+  every session ends, and every portal is told.
+- Reinstatement sets the status back; revoked tokens stay revoked.
+- A password reset after recovery by SMS code ends every session and token of the account:
+  whoever knew the old password is out.
+- Cancellation (clause 8): sessions and tokens end, the portals are told, and the account row
+  with every personal datum is deleted. Audit, agreement evidence and disclosure records keep
+  only the pseudonymous account id; the ID number, the phone number and the username are free
+  to register again.
+
+Ending sessions and telling portals is the protocol layer's work: it comes in as
+``end_everything`` (``idp.oauth.sso.SingleSignOn.end_everything``), so this module needs
+nothing above it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from idp.identity.audit import Audit
+from idp.identity.passwords import Passwords
+from idp.models import Account
+from idp.models.base import Database, utcnow
+
+EndEverything = Callable[[Account, str], None]
+
+
+class AccountLifecycle:
+    def __init__(
+        self, db: Database, passwords: Passwords, audit: Audit, end_everything: EndEverything
+    ) -> None:
+        self._db = db
+        self._passwords = passwords
+        self._audit = audit
+        self._end_everything = end_everything
+
+    def find(self, account_id: str) -> Account | None:
+        return self._db.session.get(Account, account_id)
+
+    def suspend(self, account: Account, reason: str, actor: str) -> None:
+        with self._db.transaction() as session:
+            row = session.get(Account, account.id)
+            assert row is not None
+            row.status = "suspended"
+            row.security_stamp += 1
+        self._end_everything(account, "suspension")
+        self._audit(
+            "account_suspended", actor=actor, account_id=account.id, details={"reason": reason}
+        )
+
+    def reinstate(self, account: Account, reason: str, actor: str) -> None:
+        with self._db.transaction() as session:
+            row = session.get(Account, account.id)
+            assert row is not None
+            row.status = "active"
+        self._audit(
+            "account_reinstated", actor=actor, account_id=account.id, details={"reason": reason}
+        )
+
+    def reset_password(self, account: Account, password: str, ip_address: str | None) -> None:
+        with self._db.transaction() as session:
+            row = session.get(Account, account.id)
+            assert row is not None
+            row.password_hash = self._passwords.hash(password)
+            row.password_changed_at = utcnow()
+            row.security_stamp += 1
+        self._end_everything(account, "password_reset")
+        self._audit(
+            "password_reset", actor=account.id, account_id=account.id, ip_address=ip_address
+        )
+
+    def cancel(self, account: Account) -> None:
+        self._end_everything(account, "cancellation")
+        with self._db.transaction() as session:
+            row = session.get(Account, account.id)
+            if row is not None:
+                session.delete(row)
+        self._audit("account_cancelled", actor=account.id, account_id=account.id)

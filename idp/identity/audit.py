@@ -1,0 +1,76 @@
+"""The audit trail: who did what, when and from where (identifiers and outcomes only).
+
+Every service that changes an account, a portal, a company or a grant writes here, each event
+in its own short transaction (``audit_events``). Personal data never goes in ``details``: the
+rows name accounts by id and portals by ``client_id`` (PIPL article 51, data minimisation).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from idp.models import AuditEvent
+from idp.models.base import Database
+
+log = logging.getLogger(__name__)
+
+
+def event(
+    action: str,
+    *,
+    actor: str | None = None,
+    account_id: str | None = None,
+    client_id: str | None = None,
+    ip_address: str | None = None,
+    details: dict[str, Any] | None = None,
+    entity_id: str | None = None,
+) -> AuditEvent:
+    """An audit row to add to a transaction that is already open."""
+    return AuditEvent(
+        action=action,
+        actor=actor,
+        account_id=account_id,
+        client_id=client_id,
+        ip_address=ip_address,
+        details=details or {},
+        entity_id=entity_id,
+    )
+
+
+class Audit:
+    """Writes audit events; one per call, committed at once."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def __call__(
+        self,
+        action: str,
+        *,
+        actor: str | None = None,
+        account_id: str | None = None,
+        client_id: str | None = None,
+        ip_address: str | None = None,
+        details: dict[str, Any] | None = None,
+        entity_id: str | None = None,
+    ) -> None:
+        with self._db.transaction() as session:
+            self.add(
+                session,
+                action,
+                actor=actor,
+                account_id=account_id,
+                client_id=client_id,
+                ip_address=ip_address,
+                details=details,
+                entity_id=entity_id,
+            )
+        log.info("audit %s account=%s client=%s", action, account_id, client_id)
+
+    @staticmethod
+    def add(session: Session, action: str, **fields: Any) -> None:
+        """The same event inside the caller's transaction (written with the change it records)."""
+        session.add(event(action, **fields))

@@ -1,0 +1,286 @@
+"""The authorization flow: validate, answer at once or park, continue, issue the code.
+
+An authorization request is validated by the check table (``idp.oauth.authorize.validate``),
+then either answered at once (a live session, a remembered consent, nothing else to do) or
+*parked* as an interaction (``idp.oauth.interaction``) at the step ``authorize.next_step``
+names. The person walks the steps (``idp.oauth.steps``); each completed step comes back here
+through :meth:`AuthorizationFlow.proceed`, which decides the next step or issues the code
+(RFC 6749 4.1.2, with ``iss``: RFC 9207) and so ends the interaction.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import replace
+from typing import Any
+
+import redis
+
+from idp.identity import levels
+from idp.identity.agreements import Agreements
+from idp.identity.audit import Audit
+from idp.identity.entities import Option
+from idp.identity.people import People
+from idp.models import Account, Client
+from idp.oauth import authorize, responses
+from idp.oauth import claims as claims_module
+from idp.oauth import consent as consent_policy
+from idp.oauth.authorize import AuthorizationRequest, Progress
+from idp.oauth.company_logins import CompanyLogins, required_matters
+from idp.oauth.consents import Consents
+from idp.oauth.errors import AccessDeniedError, OAuth2Error
+from idp.oauth.interaction import Interaction, InteractionStore
+from idp.oauth.keys import KeyRing
+from idp.oauth.portals import Portals
+from idp.oauth.responses import AuthorizationResponse
+from idp.oauth.sso import SingleSignOn
+from idp.oauth.subjects import Subjects
+from idp.oauth.tokens import TokenService
+from idp.store import ShortLivedStore
+from idp.store.sessions import LoginSession
+
+MAX_CODE_LENGTH = 256
+
+
+def login_acr(request: AuthorizationRequest, account: Account) -> str:
+    """The ``acr`` of a login: the level the account reached. When the portal demanded an
+    essential ``acr`` with values, the highest of those values the level meets (OIDC Core
+    5.5.1.1: the value returned must be one of those requested)."""
+    demanded = claims_module.essential_acr_values(request.claims) or []
+    met = [
+        (levels.rank(level), value)
+        for value in demanded
+        if (level := levels.from_acr(value)) and levels.at_least(account.verification_level, level)
+    ]
+    return max(met)[1] if met else account.acr
+
+
+class AuthorizationCodes:
+    """Codes in Redis (``idp:code:<sha256>``): single use, and a second redemption is told who
+    the first one was (the grant to revoke: RFC 6749 4.1.2, RFC 9700 4.2.4)."""
+
+    def __init__(self, redis_client: redis.Redis, ttl: int, reuse_memory: int) -> None:
+        self._store = ShortLivedStore(redis_client, "code", hash_ids=True)
+        self._ttl = ttl
+        self._reuse_memory = reuse_memory
+
+    def issue(self, payload: dict[str, Any]) -> str:
+        code = secrets.token_urlsafe(32)  # 256 bits (RFC 6749 10.10 asks for at least 128)
+        self._store.put(code, payload, ttl=self._ttl)
+        return code
+
+    def consume(self, code: str) -> tuple[dict[str, Any] | None, str | None]:
+        """``(payload, None)`` the first time; ``(None, grant_id)`` for a reused code."""
+        if not code or len(code) > MAX_CODE_LENGTH:
+            return None, None
+        return self._store.consume(code, remember_field="grant_id", remember_ttl=self._reuse_memory)
+
+
+class AuthorizationFlow:
+    def __init__(
+        self,
+        *,
+        issuer: str,
+        scopes_supported: tuple[str, ...],
+        portals: Portals,
+        keys: KeyRing,
+        sso: SingleSignOn,
+        subjects: Subjects,
+        consents: Consents,
+        agreements: Agreements,
+        people: People,
+        company_logins: CompanyLogins,
+        tokens: TokenService,
+        codes: AuthorizationCodes,
+        interactions: InteractionStore,
+        audit: Audit,
+    ) -> None:
+        self.issuer = issuer
+        self._scopes_supported = scopes_supported
+        self._portals = portals
+        self._keys = keys
+        self._sso = sso
+        self._subjects = subjects
+        self._consents = consents
+        self._agreements = agreements
+        self._people = people
+        self._company_logins = company_logins
+        self._tokens = tokens
+        self._codes = codes
+        self._interactions = interactions
+        self._audit = audit
+
+    # -- the authorization endpoint ----------------------------------------------------------
+    def validate(self, params: dict[str, list[str]]) -> AuthorizationRequest:
+        """Raises UntrustedRedirectError (show a page) or RedirectableError (tell the portal)."""
+        ctx = authorize.CheckContext(
+            params=params,
+            find_client=self._portals.find,
+            verify_own_jwt=lambda token: self._keys.verify(token)[1],
+            issuer=self.issuer,
+            scopes_supported=self._scopes_supported,
+        )
+        return authorize.validate(ctx)
+
+    def error_response(
+        self, request_data: dict[str, Any], error: OAuth2Error
+    ) -> AuthorizationResponse:
+        return responses.error(
+            request_data["redirect_uri"],
+            request_data.get("response_mode", "query"),
+            error,
+            request_data.get("state"),
+            self.issuer,
+        )
+
+    def authorize(
+        self,
+        request: AuthorizationRequest,
+        session_id: str | None,
+        binding: str,
+        progress: Progress | None = None,
+    ) -> AuthorizationResponse | Interaction:
+        """Answer at once, or park the request as an interaction for the person to complete."""
+        progress = progress or Progress()
+        session, account = self._sso.current(session_id)
+        client = self._portals.find(request.client_id)
+        if client is None:
+            return self.error_response(
+                request.to_dict(), AccessDeniedError("The portal is no longer registered.")
+            )
+        claim_request = self._consents.claim_request(request)
+        consent = self._consents.find(account.id, client.client_id) if account else None
+        if session is not None:
+            # The portal knows the person by its own (possibly pairwise) ``sub``: compare the
+            # id_token_hint with that.
+            session = replace(session, subject=self._subjects.for_client(client, session.subject))
+        requirement = self._agreements.pending(account.id, account.user_type) if account else None
+        try:
+            step = authorize.next_step(
+                request,
+                session,
+                account,
+                progress,
+                agreement=requirement.mode if requirement else None,
+                consent_needed=consent_policy.needs_page(
+                    claim_request,
+                    consent,
+                    trusted=client.trusted,
+                    forced="consent" in request.prompt,
+                ),
+                required=authorize.required_level(request, client),
+                reachable=self._people.reachable(account) if account else None,
+            )
+        except OAuth2Error as error:
+            return self.error_response(request.to_dict(), error)
+        if step != "issue":
+            return self._interactions.park(request, step, progress, client.name, binding)
+        assert session is not None and account is not None and session_id is not None
+        acting: Option | None = None
+        if progress.acting_as not in (None, "self"):
+            assert progress.acting_as is not None
+            acting = self._company_logins.usable(request, client, account, progress.acting_as)
+            if acting is None:
+                return self.error_response(
+                    request.to_dict(),
+                    AccessDeniedError("The person may no longer act for this company."),
+                )
+        released = consent_policy.released_claims(claim_request, consent)
+        return self._issue_code(request, session_id, session, account, client, released, acting)
+
+    def proceed(
+        self, interaction: Interaction, session_id: str | None
+    ) -> AuthorizationResponse | Interaction:
+        """The next step (or the portal's response) after a step that was claimed."""
+        return self.authorize(
+            interaction.request, session_id, interaction.binding, interaction.progress
+        )
+
+    def refuse(self, interaction: Interaction, error: OAuth2Error) -> AuthorizationResponse:
+        """End the login with ``error`` at the portal (after the step was claimed)."""
+        return self.error_response(interaction.request.to_dict(), error)
+
+    # -- what the steps need to know ---------------------------------------------------------
+    def required_level(self, request: AuthorizationRequest) -> str | None:
+        """The verification level the login must reach (step-up), or None."""
+        client = self._portals.find(request.client_id)
+        if client is None:
+            return None
+        try:
+            return authorize.required_level(request, client)
+        except OAuth2Error:
+            return None
+
+    def acting_options(self, request: AuthorizationRequest, account: Account) -> list[Option]:
+        """Whom the person may act as in this login (scope ``entity``)."""
+        client = self._portals.find(request.client_id)
+        if client is None:
+            return []
+        return self._company_logins.options(request, client, account)
+
+    def claim_request(self, request: AuthorizationRequest) -> consent_policy.ClaimRequest:
+        return self._consents.claim_request(request)
+
+    # -- the code ----------------------------------------------------------------------------
+    def _issue_code(
+        self,
+        request: AuthorizationRequest,
+        session_id: str,
+        session: LoginSession,
+        account: Account,
+        client: Client,
+        released_claims: list[str],
+        acting: Option | None = None,
+    ) -> AuthorizationResponse:
+        company: dict[str, Any] = {}
+        if acting is not None and acting.delegation is not None:
+            snapshot = {
+                **acting.delegation.claim(),
+                "requested_matters": required_matters(request, client),
+                "region": client.region,
+            }
+            company = {
+                "entity_id": acting.entity.id,
+                "delegation_source": acting.delegation.source,
+                "delegation": snapshot,
+            }
+        acr = login_acr(request, account)
+        grant = self._tokens.create_grant(
+            account=account,
+            client=client,
+            scope=request.scope,
+            claims=request.claims,
+            released_claims=released_claims,
+            sid=session.sid,
+            auth_time=session.auth_time,
+            acr=acr,
+            amr=session.amr,
+            **company,
+        )
+        if company:
+            self._audit(
+                "company_login",
+                actor=account.id,
+                account_id=account.id,
+                client_id=client.client_id,
+                entity_id=company["entity_id"],
+                details={"role": company["delegation"]["role"], "grant_id": grant.id},
+            )
+        code = self._codes.issue(
+            {
+                "grant_id": grant.id,
+                "client_id": client.client_id,
+                "redirect_uri": request.redirect_uri,
+                "scope": request.scope,
+                "nonce": request.nonce,
+                "code_challenge": request.code_challenge,
+                "code_challenge_method": request.code_challenge_method,
+                "auth_time": session.auth_time,
+                "acr": acr,
+                "amr": session.amr,
+            }
+        )
+        self._sso.add_client(session_id, session, client.client_id)
+        return responses.success(
+            request.redirect_uri, request.response_mode, code, request.state, self.issuer
+        )

@@ -1,0 +1,189 @@
+"""Single sign-on sessions and their end (OpenID Connect Session Management practice,
+RP-Initiated Logout 1.0 and Back-Channel Logout 1.0).
+
+- A login starts a new session under a fresh id (no session fixation); a session the browser
+  already had ends first, like a logout, so a new login always gets a new ``sid``.
+- A session is *current* only while it lives in Redis, its account is active and the account's
+  ``security_stamp`` is unchanged (a password reset, a suspension or an identity correction
+  bumps it and so ends every session at once).
+- Ending a session revokes the grants issued in it and writes one back-channel delivery per
+  portal of the session, under the ``sub`` that portal knows (pairwise or public), in one
+  transaction; the dispatcher (``idp.oauth.backchannel``) delivers them.
+- Ending *everything* of an account (suspension, cancellation, password reset; natural-person
+  agreement clauses 7 and 8) also tells portals that hold tokens outside any live session.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select, update
+
+from idp.identity.audit import Audit
+from idp.models import Account, Client, Grant
+from idp.models.base import Database, utcnow
+from idp.oauth.backchannel import BackchannelDispatcher
+from idp.oauth.subjects import Subjects
+from idp.oauth.tokens import TokenService
+from idp.store.sessions import LoginSession, SessionStore
+
+
+class SingleSignOn:
+    def __init__(
+        self,
+        db: Database,
+        sessions: SessionStore,
+        tokens: TokenService,
+        backchannel: BackchannelDispatcher,
+        subjects: Subjects,
+        audit: Audit,
+    ) -> None:
+        self._db = db
+        self._sessions = sessions
+        self._tokens = tokens
+        self._backchannel = backchannel
+        self._subjects = subjects
+        self._audit = audit
+
+    # -- the current session -----------------------------------------------------------------
+    def current(self, session_id: str | None) -> tuple[LoginSession | None, Account | None]:
+        """The live SSO session and its account, or (None, None) if either no longer holds."""
+        session = self._sessions.get(session_id)
+        if session is None:
+            return None, None
+        account = self._db.session.get(Account, session.account_id)
+        if (
+            account is None
+            or not account.active
+            or account.security_stamp != session.security_stamp
+        ):
+            assert session_id is not None
+            self._sessions.destroy(session_id)
+            return None, None
+        return session, account
+
+    def current_account(self, session_id: str | None) -> Account | None:
+        return self.current(session_id)[1]
+
+    def sessions_of(self, account_id: str) -> list[LoginSession]:
+        return self._sessions.list_for(account_id)
+
+    def add_client(self, session_id: str, session: LoginSession, client_id: str) -> None:
+        """Remember that the session logged in to ``client_id`` (for single logout)."""
+        self._sessions.add_client(session_id, session, client_id)
+
+    # -- starting ----------------------------------------------------------------------------
+    def start(
+        self,
+        account: Account,
+        amr: list[str],
+        *,
+        replacing: str | None,
+        client_id: str | None,
+        via: str | None,
+        ip_address: str | None,
+    ) -> str:
+        """A new session for ``account`` (after a password, an SMS code or a registration);
+        the browser's previous session (``replacing``) ends like any logout. Returns the new
+        session id, for the SSO cookie."""
+        if replacing:
+            self.end(replacing, reason="new_login", ip_address=ip_address)
+        session_id, _session = self._sessions.create(
+            account_id=account.id,
+            subject=account.subject,
+            amr=amr,
+            acr=account.acr,
+            security_stamp=account.security_stamp,
+        )
+        self._audit(
+            "login",
+            actor=account.id,
+            account_id=account.id,
+            client_id=client_id,
+            ip_address=ip_address,
+            details={"via": via} if via else {},
+        )
+        return session_id
+
+    # -- ending ------------------------------------------------------------------------------
+    def end(
+        self, session_id: str | None, reason: str = "logout", ip_address: str | None = None
+    ) -> LoginSession | None:
+        """End the provider session and, through the back channel, every portal session in it;
+        the refresh tokens issued in the session stop working."""
+        session = self._sessions.destroy(session_id) if session_id else None
+        if session is None:
+            return None
+        self._ended([session], reason)
+        self._audit(
+            "logout",
+            actor=session.account_id,
+            account_id=session.account_id,
+            ip_address=ip_address,
+            details={"reason": reason, "portals": len(session.clients)},
+        )
+        return session
+
+    def end_all_of(self, account_id: str, reason: str) -> int:
+        """End every SSO session of an account as a logout does (an administrator's action);
+        returns how many ended."""
+        ended = self._sessions.destroy_all(account_id)
+        self._ended(ended, reason)
+        return len(ended)
+
+    def _ended(self, ended: list[LoginSession], reason: str) -> None:
+        """The refresh tokens issued in the sessions stop, and every portal of each session
+        hears through the back channel, under the ``sub`` it knows."""
+        for session in ended:
+            self._tokens.revoke_grants_of_session(session.sid, reason)
+        with self._db.transaction() as db_session:
+            for session in ended:
+                for client_id in session.clients:
+                    client = db_session.get(Client, client_id)
+                    if client is not None:
+                        self._backchannel.enqueue(
+                            db_session,
+                            client,
+                            subject=self._subjects.for_client(client, session.subject),
+                            sid=session.sid,
+                            reason=reason,
+                        )
+        self._backchannel.wake()
+
+    def end_everything(self, account: Account, reason: str) -> None:
+        """End every session and grant of an account and tell every portal (clauses 7, 8)."""
+        ended = self._sessions.destroy_all(account.id)
+        notified: set[str] = set()
+        with self._db.transaction() as db_session:
+            for session in ended:
+                for client_id in session.clients:
+                    client = db_session.get(Client, client_id)
+                    if client is not None:
+                        notified.add(client_id)
+                        self._backchannel.enqueue(
+                            db_session,
+                            client,
+                            subject=self._subjects.for_client(client, account.subject),
+                            sid=session.sid,
+                            reason=reason,
+                        )
+            # Portals holding tokens outside any live session (refresh tokens) hear by `sub`.
+            holders = db_session.scalars(
+                select(Grant.client_id)
+                .where(Grant.account_id == account.id, Grant.revoked_at.is_(None))
+                .distinct()
+            ).all()
+            for client_id in holders:
+                client = db_session.get(Client, client_id)
+                if client is not None and client_id not in notified:
+                    self._backchannel.enqueue(
+                        db_session,
+                        client,
+                        subject=self._subjects.for_client(client, account.subject),
+                        sid=None,
+                        reason=reason,
+                    )
+            db_session.execute(
+                update(Grant)
+                .where(Grant.account_id == account.id, Grant.revoked_at.is_(None))
+                .values(revoked_at=utcnow(), revoked_reason=reason)
+            )
+        self._backchannel.wake()

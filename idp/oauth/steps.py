@@ -1,0 +1,410 @@
+"""The step engine of the interaction: one ordered table of steps, one place that completes
+them (STYLE.md 7; node-oidc-provider's prompts).
+
+Each step (``login``, ``agreement``, ``verify``, ``choose``, ``consent``) is a small handler:
+``show`` tells what its page needs, ``submit`` turns the values a form carried into an
+*outcome*. It decides, and writes nothing. :meth:`StepEngine.submit` then does, in this order
+and for every step alike:
+
+1. checks that the interaction is at this step (else the form is stale: ``Expired``);
+2. for an outcome that ends the step, **claims** the interaction (atomic, single use), so a
+   form replayed or submitted twice at once is refused instead of recorded twice;
+3. starts the SSO session a login step asks for (the browser's previous one ends first);
+4. **records** what the step decided (a consent, an agreement acceptance);
+5. writes the step's **audit** events;
+6. notes the step in the interaction's progress and **continues**: the next step, or the
+   response to the portal (``AuthorizationFlow.proceed``).
+
+The current account is carried by the :class:`StepContext`, read once per request from the SSO
+session; a step that needs it and finds none sends the person back to the login.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from idp.identity import levels
+from idp.identity.agreements import Agreements, Requirement
+from idp.identity.audit import Audit
+from idp.identity.entities import Option
+from idp.identity.login import LoginResult, SignIn
+from idp.models import Account
+from idp.oauth.authorize import AuthorizationRequest
+from idp.oauth.consent import ClaimRequest
+from idp.oauth.consents import Consents
+from idp.oauth.errors import AccessDeniedError, OAuth2Error, UnmetAuthenticationRequirementsError
+from idp.oauth.flow import AuthorizationFlow
+from idp.oauth.interaction import Interaction, InteractionStore
+from idp.oauth.responses import AuthorizationResponse
+from idp.oauth.sso import SingleSignOn
+from idp.store.sessions import LoginSession
+
+
+@dataclass
+class StepContext:
+    """One request to an interaction: the interaction, the browser's SSO session (if any) and
+    its account."""
+
+    interaction: Interaction
+    session_id: str | None
+    session: LoginSession | None
+    account: Account | None
+    ip_address: str | None = None
+    user_agent: str | None = None
+
+    @property
+    def request(self) -> AuthorizationRequest:
+        return self.interaction.request
+
+    @property
+    def client_id(self) -> str:
+        return self.interaction.request.client_id
+
+
+# -- outcomes ------------------------------------------------------------------------------------
+
+
+@dataclass
+class NewLogin:
+    """Start an SSO session for ``account`` (the step proved who the person is)."""
+
+    account: Account
+    amr: list[str]
+    via: str | None = None
+
+
+@dataclass
+class Completed:
+    """The step is done. The engine claims the interaction, starts ``login``, runs
+    ``record``, writes ``audit`` (action, details) as the account, sets ``progress``, and
+    continues."""
+
+    login: NewLogin | None = None
+    record: Callable[[], object] | None = None
+    audit: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    progress: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Declined:
+    """The person gave up or refused: ``error`` goes to the portal."""
+
+    error: OAuth2Error
+
+
+@dataclass
+class Retry:
+    """The form cannot be accepted as it is: show the step again. ``problem`` names why;
+    ``detail`` carries what the message needs (a ``LoginResult``, a wait, ...)."""
+
+    problem: str
+    detail: Any = None
+    status: int = 400
+
+
+@dataclass
+class Expired:
+    """The interaction is gone, used, or not at this step (a stale or forged form)."""
+
+
+@dataclass
+class BackToLogin:
+    """The session ended meanwhile: the login comes again."""
+
+
+Outcome = Completed | Declined | Retry | Expired | BackToLogin
+
+
+@dataclass
+class Continuation:
+    """Where the person goes next: the next step, the portal (``AuthorizationResponse``), the
+    same page again (``retry``), or nowhere (``None``: expired or replayed). ``session_id``
+    is a session the step started, for the SSO cookie."""
+
+    next: AuthorizationResponse | Interaction | None
+    session_id: str | None = None
+    retry: Retry | None = None
+
+
+class Step(Protocol):
+    name: str
+    needs_account: bool
+
+    def submit(self, ctx: StepContext, values: Mapping[str, Any]) -> Outcome: ...
+
+
+# -- the steps ---------------------------------------------------------------------------------
+
+
+class LoginStep:
+    """Who the person is: a password, an SMS code, or a registration just finished
+    (``values["method"]`` = ``password`` | ``sms`` | ``registered``)."""
+
+    name = "login"
+    needs_account = False
+
+    def __init__(self, sign_in: SignIn) -> None:
+        self._sign_in = sign_in
+
+    def submit(self, ctx: StepContext, values: Mapping[str, Any]) -> Outcome:
+        method = values.get("method")
+        address = ctx.ip_address or ""
+        result: LoginResult
+        if method == "registered":
+            return Completed(login=NewLogin(values["account"], ["sms"], via="registration"))
+        if method == "password":
+            result = self._sign_in.with_password(
+                values["username"], values["password"], address, client_id=ctx.client_id
+            )
+            amr = ["pwd"]
+        elif method == "sms":
+            result = self._sign_in.with_code(
+                values["phone"], values["code"], address, client_id=ctx.client_id
+            )
+            amr = ["sms"]
+        else:
+            return Expired()
+        if result.account is None:
+            return Retry(result.failure or "invalid", result)
+        return Completed(login=NewLogin(result.account, amr))
+
+
+class AgreementStep:
+    """Agreement acceptance as part of login; declining ends the login."""
+
+    name = "agreement"
+    needs_account = True
+
+    def __init__(self, agreements: Agreements) -> None:
+        self._agreements = agreements
+
+    def show(self, ctx: StepContext) -> Requirement | None:
+        assert ctx.account is not None
+        return self._agreements.pending(ctx.account.id, ctx.account.user_type)
+
+    def submit(self, ctx: StepContext, values: Mapping[str, Any]) -> Outcome:
+        if values.get("decision") == "deny":
+            return Declined(AccessDeniedError("The person declined or cancelled the login."))
+        if values.get("decision") != "approve":
+            return Expired()
+        account = ctx.account
+        assert account is not None
+        requirement = self.show(ctx)
+        version_id = values.get("version_id", "")
+        if requirement is None or requirement.version.id != version_id:
+            # A stale or forged form: the text shown is not what must be accepted now.
+            return Expired()
+        if requirement.mode == "accept" and not values.get("accepted"):
+            return Retry("not_ticked")
+        accepted = requirement.mode == "accept"
+        return Completed(
+            record=lambda: self._agreements.record_pending(
+                account.id,
+                account.user_type,
+                version_id,
+                client_id=ctx.client_id,
+                ip_address=ctx.ip_address,
+                user_agent=ctx.user_agent,
+            ),
+            audit=[
+                (
+                    "agreement_accepted" if accepted else "agreement_notified",
+                    {"kind": requirement.kind, "version": requirement.version.version},
+                )
+            ],
+        )
+
+
+class VerifyStep:
+    """Step-up: a check that reaches the portal's level continues the login; giving up tells
+    the portal ``unmet_authentication_requirements`` (OIDC Core 3.1.2.6). The check itself
+    (``IdentityChecks.verify``) is the page's: it records its own evidence."""
+
+    name = "verify"
+    needs_account = True
+
+    def __init__(self, flow: AuthorizationFlow) -> None:
+        self._flow = flow
+
+    def show(self, ctx: StepContext) -> str | None:
+        """The level to reach."""
+        return self._flow.required_level(ctx.request)
+
+    def submit(self, ctx: StepContext, values: Mapping[str, Any]) -> Outcome:
+        if values.get("decision") == "deny":
+            return Declined(
+                UnmetAuthenticationRequirementsError(
+                    "The person could not verify their identity to the level the portal requires."
+                )
+            )
+        reached = values.get("level")
+        if reached is None or not levels.at_least(reached, self.show(ctx)):
+            return Retry("below_level")
+        return Completed()
+
+
+class ChooseStep:
+    """Whom to act as (scope ``entity``): oneself, or a company where a confirmed grant (or a
+    role) covers the portal's matters; ``acting_as`` is ``self`` or the company's id."""
+
+    name = "choose"
+    needs_account = True
+
+    def __init__(self, flow: AuthorizationFlow) -> None:
+        self._flow = flow
+
+    def show(self, ctx: StepContext) -> list[Option]:
+        assert ctx.account is not None
+        return self._flow.acting_options(ctx.request, ctx.account)
+
+    def submit(self, ctx: StepContext, values: Mapping[str, Any]) -> Outcome:
+        acting_as = values.get("acting_as", "")
+        usable = {option.entity.id for option in self.show(ctx) if option.delegation is not None}
+        if acting_as != "self" and acting_as not in usable:
+            return Retry("not_offered")
+        return Completed(progress={"acting_as": acting_as})
+
+
+class ConsentStep:
+    """Claim-release consent: ordinary claims with the page, sensitive claims each with their
+    own tick (PIPL article 29)."""
+
+    name = "consent"
+    needs_account = True
+
+    def __init__(self, consents: Consents) -> None:
+        self._consents = consents
+
+    def show(self, ctx: StepContext) -> ClaimRequest:
+        return self._consents.claim_request(ctx.request)
+
+    def submit(self, ctx: StepContext, values: Mapping[str, Any]) -> Outcome:
+        decision = values.get("decision")
+        if decision == "deny":
+            return Declined(AccessDeniedError("The person declined or cancelled the login."))
+        if decision != "approve":
+            return Retry("invalid_decision")
+        account = ctx.account
+        assert account is not None
+        claim_request = self.show(ctx)
+        ticked = list(values.get("sensitive_claims") or [])
+        return Completed(
+            record=lambda: self._consents.record(account.id, ctx.client_id, claim_request, ticked),
+            audit=[
+                (
+                    "consent_granted",
+                    {
+                        "scopes": list(claim_request.scopes),
+                        "claims": list(claim_request.ordinary),
+                        "sensitive_granted": sorted(set(ticked) & set(claim_request.sensitive)),
+                        "sensitive_refused": sorted(set(claim_request.sensitive) - set(ticked)),
+                    },
+                )
+            ],
+            progress={"consented_here": True},
+        )
+
+
+# -- the engine ---------------------------------------------------------------------------------
+
+
+class StepEngine:
+    def __init__(
+        self,
+        flow: AuthorizationFlow,
+        interactions: InteractionStore,
+        sso: SingleSignOn,
+        audit: Audit,
+        steps: list[Step],
+    ) -> None:
+        self._flow = flow
+        self._interactions = interactions
+        self._sso = sso
+        self._audit = audit
+        # In the order the flow may ask for them (``authorize.next_step``).
+        self.steps: dict[str, Step] = {step.name: step for step in steps}
+
+    def open(
+        self,
+        interaction_id: str,
+        binding: str | None,
+        session_id: str | None,
+        *,
+        ip_address: str | None = None,
+        user_agent: str | None = None,
+    ) -> StepContext | None:
+        """The interaction this browser may continue, with its SSO session; None if there is
+        none (expired, used, or started by another browser)."""
+        interaction = self._interactions.load(interaction_id, binding)
+        if interaction is None:
+            return None
+        session, account = self._sso.current(session_id)
+        return StepContext(
+            interaction,
+            session_id if session is not None else None,
+            session,
+            account,
+            ip_address=ip_address,
+            user_agent=user_agent,
+        )
+
+    def submit(self, ctx: StepContext, name: str, values: Mapping[str, Any]) -> Continuation:
+        step = self.steps.get(name)
+        if step is None or ctx.interaction.step != name:
+            return Continuation(None)
+        outcome: Outcome
+        if step.needs_account and ctx.account is None:
+            decision = values.get("decision")
+            outcome = step.submit(ctx, values) if decision == "deny" else BackToLogin()
+        else:
+            outcome = step.submit(ctx, values)
+        return self.complete(ctx, outcome)
+
+    def complete(self, ctx: StepContext, outcome: Outcome) -> Continuation:
+        """Claim, record, audit and continue: the one place every step ends."""
+        if isinstance(outcome, Retry):
+            return Continuation(None, retry=outcome)
+        if isinstance(outcome, Expired) or not self._interactions.claim(ctx.interaction):
+            return Continuation(None)
+        interaction = ctx.interaction
+        if isinstance(outcome, Declined):
+            return Continuation(self._flow.refuse(interaction, outcome.error))
+        if isinstance(outcome, BackToLogin):
+            interaction.progress.logged_in_here = False
+            return Continuation(self._flow.proceed(interaction, None))
+        session_id = ctx.session_id
+        account = ctx.account
+        new_session: str | None = None
+        if outcome.login is not None:
+            account = outcome.login.account
+            new_session = session_id = self._sso.start(
+                account,
+                outcome.login.amr,
+                replacing=ctx.session_id,
+                client_id=ctx.client_id,
+                via=outcome.login.via,
+                ip_address=ctx.ip_address,
+            )
+            interaction.progress.logged_in_here = True
+        if outcome.record is not None:
+            outcome.record()
+        for action, details in outcome.audit:
+            assert account is not None
+            self._audit(
+                action,
+                actor=account.id,
+                account_id=account.id,
+                client_id=ctx.client_id,
+                details=details,
+            )
+        for name, value in outcome.progress.items():
+            setattr(interaction.progress, name, value)
+        return Continuation(self._flow.proceed(interaction, session_id), new_session)
+
+    def abort(self, ctx: StepContext) -> Continuation:
+        """The person cancelled at any step: ``access_denied`` to the portal."""
+        return self.complete(
+            ctx, Declined(AccessDeniedError("The person declined or cancelled the login."))
+        )
