@@ -5,7 +5,7 @@
 #   make demo      the provider and two example portals (:5001, :5002): single sign-on and logout
 #   make test      run the test suite            (make test PYTEST_ARGS='-n 0 -x tests/oauth')
 #   make browser   install Debian's Chromium for tests/browser when /usr/bin/chromium is missing
-#   make lint      ruff check + ruff format --check
+#   make lint      ruff check + ruff format --check + mypy + import-linter contracts
 #   make format    let ruff fix imports and formatting
 #   make bench     run bench/run.py
 #   make clean     remove the venv, local databases and caches (never keys/)
@@ -103,6 +103,7 @@ lint: install
 	$(BIN)/ruff check $(LINT_PATHS) || status=1; \
 	$(BIN)/ruff format --check $(LINT_PATHS) || status=1; \
 	$(BIN)/mypy || status=1; \
+	$(BIN)/lint-imports --no-cache || status=1; \
 	exit $$status
 
 format: install

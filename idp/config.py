@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from idp.errors import IdpError
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 # Fictional people and companies with valid check digits, for development and demos.
 DEMO_REGISTRY = Path(__file__).resolve().parent / "data" / "demo-registry.json"
@@ -24,8 +26,11 @@ OWASP_ARGON2_MIN_MEMORY_KIB = 19 * 1024
 OWASP_ARGON2_MIN_TIME_COST = 2
 
 
-class ConfigError(RuntimeError):
-    """A setting is missing or invalid; the message says which and what to set."""
+class ConfigError(IdpError, RuntimeError):
+    """A setting is missing or invalid; the message says which and what to set. The operator's
+    problem, never the caller's (status 500); ``idp`` prints it as ``idp: configuration: ...``."""
+
+    status = 500
 
 
 def _bool(value: str) -> bool:

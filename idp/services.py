@@ -29,18 +29,23 @@ from idp.identity.admins import Administrators
 from idp.identity.agreements import Agreements
 from idp.identity.audit import Audit
 from idp.identity.disclosures import DisclosureLog
-from idp.identity.entities import Entities
+from idp.identity.entities import Entities, MemberLookup
+from idp.identity.installation import Installation
+from idp.identity.keeping_current import KeepingCurrent
 from idp.identity.login import SignIn
 from idp.identity.passwords import Passwords
 from idp.identity.people import People
 from idp.identity.personal_data import PersonalData
+from idp.identity.recovery import PasswordRecovery
+from idp.identity.registration import Registration
+from idp.identity.resealing import Resealing
 from idp.identity.sms import SmsCodes
 from idp.identity.verification import IdentityChecks
 from idp.identity.verifiers import Verifier, build_verifier
 from idp.models.base import Database
 from idp.oauth import claims as claims_module
 from idp.oauth.backchannel import BackchannelDispatcher
-from idp.oauth.client_registry import ClientRegistry, RegistryPolicy
+from idp.oauth.clients import ClientRegistry, RegistryPolicy
 from idp.oauth.company_logins import CompanyLogins
 from idp.oauth.consents import Consents
 from idp.oauth.discovery import metadata
@@ -51,6 +56,7 @@ from idp.oauth.id_token import IdTokenFactory
 from idp.oauth.interaction import InteractionStore
 from idp.oauth.keys import KeyRing
 from idp.oauth.portals import Portals
+from idp.oauth.retention import Retention
 from idp.oauth.sso import SingleSignOn
 from idp.oauth.steps import (
     AgreementStep,
@@ -183,6 +189,24 @@ class Services:
         )
 
     @cached
+    def company_members(self) -> MemberLookup:
+        """The person a company form names, behind the hourly verification limit."""
+        return MemberLookup(self.people, self.verification_failures)
+
+    @cached
+    def registration(self) -> Registration:
+        """Registering people and companies, and raising a person's level."""
+        return Registration(
+            self.people,
+            self.entities,
+            self.agreements,
+            self.identity_checks,
+            self.sms,
+            self.audit,
+            self.verification_failures,
+        )
+
+    @cached
     def sms(self) -> SmsCodes:
         return SmsCodes.from_config(self.config, self.redis)
 
@@ -202,8 +226,25 @@ class Services:
         return AccountLifecycle(self.db, self.passwords, self.audit, self.sso.end_everything)
 
     @cached
+    def keeping_current(self) -> KeepingCurrent:
+        return KeepingCurrent(self.people, self.audit)
+
+    @cached
+    def recovery(self) -> PasswordRecovery:
+        return PasswordRecovery(self.people, self.sms, self.throttle, self.accounts)
+
+    @cached
     def admins(self) -> Administrators:
-        return Administrators(self.db, self.personal_data, self.redis)
+        # Redis on first use only (second factors): ``idp admins`` never starts one.
+        return Administrators(self.db, self.personal_data, lambda: self.redis)
+
+    @cached
+    def installation(self) -> Installation:
+        return Installation(self.db, self.personal_data, self.config.AUTHORITY_NAME)
+
+    @cached
+    def resealing(self) -> Resealing:
+        return Resealing(self.db, self.personal_data)
 
     # -- protocol ----------------------------------------------------------------------------
     @cached
@@ -217,6 +258,10 @@ class Services:
     @cached
     def portals(self) -> Portals:
         return Portals(self.db)
+
+    @cached
+    def retention(self) -> Retention:
+        return Retention(self.db)
 
     @cached
     def clients(self) -> ClientRegistry:

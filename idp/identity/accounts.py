@@ -15,15 +15,20 @@ recovery, and cancellation.
 Ending sessions and telling portals is the protocol layer's work: it comes in as
 ``end_everything`` (``idp.oauth.sso.SingleSignOn.end_everything``), so this module needs
 nothing above it.
+
+The console finds accounts here too, by account id or ``sub`` (exact matches only), and lists
+the grants an account holds.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
+from sqlalchemy import or_, select
+
 from idp.identity.audit import Audit
 from idp.identity.passwords import Passwords
-from idp.models import Account
+from idp.models import Account, Grant
 from idp.models.base import Database, utcnow
 
 EndEverything = Callable[[Account, str], None]
@@ -40,6 +45,35 @@ class AccountLifecycle:
 
     def find(self, account_id: str) -> Account | None:
         return self._db.session.get(Account, account_id)
+
+    def find_by_id_or_subject(self, text: str) -> Account | None:
+        """The account whose id or ``sub`` is exactly ``text``."""
+        return self._db.session.scalar(
+            select(Account).where(or_(Account.id == text, Account.subject == text))
+        )
+
+    def id_of_subject(self, subject: str) -> str | None:
+        """The id of the account whose ``sub`` is ``subject``, when ``subject`` is not itself
+        an account id; None otherwise (an id, or a ``sub`` nobody has)."""
+        account = self._db.session.scalar(
+            select(Account).where(Account.subject == subject, Account.id != subject)
+        )
+        return account.id if account is not None else None
+
+    def active_grants(self, account_id: str, limit: int = 100) -> list[Grant]:
+        """The account's grants that are neither revoked nor expired, newest first."""
+        return list(
+            self._db.session.scalars(
+                select(Grant)
+                .where(
+                    Grant.account_id == account_id,
+                    Grant.revoked_at.is_(None),
+                    Grant.expires_at > utcnow(),
+                )
+                .order_by(Grant.created_at.desc())
+                .limit(limit)
+            )
+        )
 
     def suspend(self, account: Account, reason: str, actor: str) -> None:
         with self._db.transaction() as session:

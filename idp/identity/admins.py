@@ -25,6 +25,7 @@ import hmac
 import secrets
 import struct
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import cached_property
@@ -34,6 +35,7 @@ import redis
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from idp.errors import IdpError
 from idp.identity.personal_data import PersonalData
 from idp.models import Account, AdminApiToken, Administrator
 from idp.models.base import Database, utcnow
@@ -60,8 +62,14 @@ MAX_NAME_LENGTH = 128
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 
 
-class AdminError(ValueError):
-    """A request about administrators that must be refused; the message says why."""
+class AdminError(IdpError, ValueError):
+    """A request about administrators that must be refused; the message says why (it is
+    shown: ``idp admins`` prints it)."""
+
+    code = "admin_refused"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(public_message=message)
 
 
 # -- TOTP (RFC 6238) -------------------------------------------------------------------------
@@ -198,23 +206,29 @@ class Administrators:
     """Administrator records, their second factor and their API tokens."""
 
     def __init__(
-        self, db: Database, personal_data: PersonalData, client: redis.Redis | None = None
+        self,
+        db: Database,
+        personal_data: PersonalData,
+        redis_client: Callable[[], redis.Redis] | None = None,
     ) -> None:
-        """``client`` (Redis) is needed for second factors only; the ``idp admins`` command,
-        which grants, revokes and issues tokens, works without it."""
+        """``redis_client`` gives the Redis of the second factors, on first use only: the
+        ``idp admins`` command, which grants, revokes and issues tokens, never reaches it (and
+        so never starts an embedded Redis)."""
         self.db = db
         self.personal_data = personal_data
-        self._client = client
+        self._redis_client = redis_client
+
+    def _redis(self) -> redis.Redis:
+        assert self._redis_client is not None, "second factors need Redis"
+        return self._redis_client()
 
     @cached_property
     def steps(self) -> TotpSteps:
-        assert self._client is not None, "second factors need Redis"
-        return TotpSteps(self._client)
+        return TotpSteps(self._redis())
 
     @cached_property
     def failures(self) -> HourlyLimit:
-        assert self._client is not None, "second factors need Redis"
-        return HourlyLimit(self._client, "admin-second-factor", SECOND_FACTOR_FAILURES_PER_HOUR)
+        return HourlyLimit(self._redis(), "admin-second-factor", SECOND_FACTOR_FAILURES_PER_HOUR)
 
     # -- records -----------------------------------------------------------------------------
     def find(self, account_id: str) -> Administrator | None:
@@ -259,6 +273,11 @@ class Administrators:
         return True
 
     # -- API tokens --------------------------------------------------------------------------
+    def authenticate_api_token(self, token: str) -> Administrator | None:
+        """The administrator an admin API bearer token (RFC 6750 2.1) belongs to, or None
+        (see :func:`authenticate_api_token`)."""
+        return authenticate_api_token(self.db, token)
+
     def issue_api_token(
         self, admin: Administrator, name: str, days: int = API_TOKEN_DEFAULT_DAYS
     ) -> tuple[AdminApiToken, str]:

@@ -1,4 +1,7 @@
-"""Agreement rules: shipping, publishing, and deciding what an account must accept at login.
+"""Agreement rules: deciding what an account must accept at login, and recording it.
+
+Shipping and publishing versions is ``idp.identity.agreement_publishing`` (its names are
+importable from here too); :class:`Agreements` offers both over the database.
 
 - Registration is valid only on acceptance of the current agreement of the account's kind.
 - A *material* version must be accepted again at the next login, with any portal.
@@ -9,228 +12,77 @@
 
 from __future__ import annotations
 
-import difflib
-import hashlib
-import re
-import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
-from importlib import resources
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from idp.models.agreement import (
-    LEGAL_PERSON,
-    NATURAL_PERSON,
-    AgreementAcceptance,
-    AgreementKind,
-    AgreementVersion,
+# Publishing lives in idp.identity.agreement_publishing; its names stay importable from here.
+from idp.identity.agreement_publishing import (
+    APPLIES_TO,
+    DEFAULT_LANGUAGE,
+    KIND_PATTERN,
+    MAX_TEXT_LENGTH,
+    PLACEHOLDER_AUTHORITY,
+    PLACEHOLDER_PORTAL,
+    REFERENCE_LANGUAGE,
+    SEED_FILES,
+    SEED_TITLES,
+    AgreementError,
+    Preview,
+    StalePreview,
+    acceptance_counts,
+    add_kind,
+    authoritative_versions,
+    catalogue,
+    changed_lines,
+    ensure_seeded,
+    latest_version_number,
+    portal_name,
+    preview,
+    publish,
+    seed_texts,
+    text_hash,
 )
+from idp.models.agreement import AgreementAcceptance, AgreementKind, AgreementVersion
 from idp.models.base import Database, utcnow
 
-PLACEHOLDER_AUTHORITY = "**政务服务管理机构"
-PLACEHOLDER_PORTAL = "**政务服务门户"
-DEFAULT_LANGUAGE = "zh-CN"
-SEED_TITLES = {NATURAL_PERSON: "自然人实名注册协议", LEGAL_PERSON: "法人实名注册协议"}
-APPLIES_TO = ("natural_person", "legal_person", "all")
-KIND_PATTERN = re.compile(r"^[a-z][a-z0-9_]{1,63}$")
-MAX_TEXT_LENGTH = 200_000
-REFERENCE_LANGUAGE = "en"
-# Shipped texts per language: the file and the pattern that starts each of the two agreements.
-SEED_FILES = {
-    DEFAULT_LANGUAGE: ("data/registration-agreements.zh.txt", r"^\s*[一二]、"),
-    REFERENCE_LANGUAGE: ("data/registration-agreements.en.txt", r"^\s*(?:I|II)\.\s+"),
-}
-
-
-class AgreementError(ValueError):
-    """A publishing request that must be refused; the message says why."""
-
-
-def text_hash(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
-def portal_name(authority_name: str) -> str:
-    region = authority_name.removesuffix("政务服务管理机构")
-    return f"{region}政务服务门户"
-
-
-def seed_texts(authority_name: str, language: str = DEFAULT_LANGUAGE) -> dict[str, str]:
-    """The shipped agreements (``idp/data/registration-agreements.zh.txt``), placeholders filled;
-    with ``language="en"`` the English reference translation (``registration-agreements.en.txt``,
-    sections headed "I." and "II.", same placeholders)."""
-    filename, heading = SEED_FILES[language]
-    raw = resources.files("idp").joinpath(filename).read_text("utf-8")
-    raw = raw.replace(PLACEHOLDER_AUTHORITY, authority_name)
-    raw = raw.replace(PLACEHOLDER_PORTAL, portal_name(authority_name))
-    parts = re.split(heading, raw, flags=re.MULTILINE)
-    if len(parts) != 3:
-        raise RuntimeError("the shipped agreements file does not hold the two agreements")
-    texts = {}
-    for kind, part in zip((NATURAL_PERSON, LEGAL_PERSON), parts[1:], strict=True):
-        title, _, body = part.partition("\n")
-        texts[kind] = f"{title.strip()}\n{body.strip()}\n"
-    return texts
-
-
-def ensure_seeded(session: Session, authority_name: str) -> list[str]:
-    """Publish version 1 of the two shipped agreements where no version exists yet, with the
-    English reference translation of each (never accepted: the Chinese text is authoritative)."""
-    created = []
-    shipped = seed_texts(authority_name)
-    for kind, text in shipped.items():
-        if session.get(AgreementKind, kind) is None:
-            session.add(AgreementKind(kind=kind, title=SEED_TITLES[kind], applies_to=kind))
-            session.flush()
-        exists = session.scalar(select(AgreementVersion.id).where(AgreementVersion.kind == kind))
-        if exists is None:
-            session.add(
-                AgreementVersion(
-                    kind=kind,
-                    version=1,
-                    language=DEFAULT_LANGUAGE,
-                    text=text,
-                    text_sha256=text_hash(text),
-                    material=True,
-                    effective_at=utcnow(),
-                    published_by="seed",
-                )
-            )
-            created.append(kind)
-    session.flush()
-    for kind, translation in seed_texts(authority_name, REFERENCE_LANGUAGE).items():
-        _seed_reference_translation(session, kind, shipped[kind], translation)
-    return created
-
-
-def _seed_reference_translation(session: Session, kind: str, original: str, text: str) -> None:
-    """Add the English reference translation to version 1, when version 1 is the shipped text."""
-    base = session.scalar(
-        select(AgreementVersion).where(
-            AgreementVersion.kind == kind,
-            AgreementVersion.version == 1,
-            AgreementVersion.language == DEFAULT_LANGUAGE,
-            AgreementVersion.reference_translation.is_(False),
-        )
-    )
-    if base is None or base.text_sha256 != text_hash(original):
-        return
-    translated = session.scalar(
-        select(AgreementVersion.id).where(
-            AgreementVersion.kind == kind,
-            AgreementVersion.version == 1,
-            AgreementVersion.language == REFERENCE_LANGUAGE,
-        )
-    )
-    if translated is None:
-        session.add(
-            AgreementVersion(
-                kind=kind,
-                version=1,
-                language=REFERENCE_LANGUAGE,
-                text=text,
-                text_sha256=text_hash(text),
-                material=base.material,
-                reference_translation=True,
-                effective_at=base.effective_at,
-                published_by="seed",
-            )
-        )
-
-
-def add_kind(session: Session, kind: str, title: str, applies_to: str) -> AgreementKind:
-    if not KIND_PATTERN.match(kind):
-        raise AgreementError("the kind must be lower-case letters, digits and underscores")
-    if applies_to not in APPLIES_TO:
-        raise AgreementError(f"applies-to must be one of {', '.join(APPLIES_TO)}")
-    if not title.strip():
-        raise AgreementError("the title must not be empty")
-    if session.get(AgreementKind, kind) is not None:
-        raise AgreementError(f"the kind {kind} exists already")
-    record = AgreementKind(kind=kind, title=title.strip(), applies_to=applies_to)
-    session.add(record)
-    return record
-
-
-def latest_version_number(session: Session, kind: str) -> int:
-    return (
-        session.scalar(
-            select(func.coalesce(func.max(AgreementVersion.version), 0)).where(
-                AgreementVersion.kind == kind
-            )
-        )
-        or 0
-    )
-
-
-def publish(
-    session: Session,
-    *,
-    kind: str,
-    text: str,
-    language: str = DEFAULT_LANGUAGE,
-    material: bool,
-    published_by: str,
-    version: int | None = None,
-    effective_at: datetime | None = None,
-    reference_translation: bool = False,
-) -> AgreementVersion:
-    """Publish a version; refuse an unknown kind, an empty text or a version not newer than
-    the current one. A translation joins an existing version number in another language."""
-    if session.get(AgreementKind, kind) is None:
-        raise AgreementError(f"unknown agreement kind: {kind}")
-    text = text.replace("\r\n", "\n").strip()
-    if not text:
-        raise AgreementError("the agreement text is empty")
-    if any(unicodedata.category(c) == "Cc" and c not in "\n\t" for c in text):
-        raise AgreementError("the agreement text contains control characters: is it a text file?")
-    if len(text) > MAX_TEXT_LENGTH:
-        raise AgreementError("the agreement text is too long")
-    text += "\n"
-    current = latest_version_number(session, kind)
-    if reference_translation:
-        number = version or current
-        base = session.scalar(
-            select(AgreementVersion).where(
-                AgreementVersion.kind == kind,
-                AgreementVersion.version == number,
-                AgreementVersion.reference_translation.is_(False),
-            )
-        )
-        if base is None:
-            raise AgreementError(f"no version {number} of {kind} to translate")
-        material = base.material
-        effective_at = base.effective_at
-    else:
-        number = version if version is not None else current + 1
-        if number <= current:
-            raise AgreementError(
-                f"version {number} is not newer than the current version {current} of {kind}"
-            )
-    duplicate = session.scalar(
-        select(AgreementVersion.id).where(
-            AgreementVersion.kind == kind,
-            AgreementVersion.version == number,
-            AgreementVersion.language == language,
-        )
-    )
-    if duplicate is not None:
-        raise AgreementError(f"version {number} of {kind} in {language} exists already")
-    record = AgreementVersion(
-        kind=kind,
-        version=number,
-        language=language,
-        text=text,
-        text_sha256=text_hash(text),
-        material=material,
-        reference_translation=reference_translation,
-        effective_at=effective_at or utcnow(),
-        published_by=published_by,
-    )
-    session.add(record)
-    return record
+__all__ = [
+    "APPLIES_TO",
+    "DEFAULT_LANGUAGE",
+    "KIND_PATTERN",
+    "MAX_TEXT_LENGTH",
+    "PLACEHOLDER_AUTHORITY",
+    "PLACEHOLDER_PORTAL",
+    "REFERENCE_LANGUAGE",
+    "SEED_FILES",
+    "SEED_TITLES",
+    "AgreementError",
+    "Agreements",
+    "Preview",
+    "PublishedVersion",
+    "Requirement",
+    "StalePreview",
+    "accept_pending",
+    "acceptance_counts",
+    "add_kind",
+    "authoritative_versions",
+    "catalogue",
+    "changed_lines",
+    "current_texts",
+    "ensure_seeded",
+    "history",
+    "kinds_for",
+    "latest_version_number",
+    "pending",
+    "portal_name",
+    "preview",
+    "publish",
+    "record",
+    "seed_texts",
+    "text_hash",
+]
 
 
 @dataclass
@@ -293,7 +145,7 @@ def pending(session: Session, account_id: str, user_type: str) -> Requirement | 
                 version=target,
                 mode="accept",
                 accepted_version=accepted,
-                changes=_changes(versions, accepted, target),
+                changes=changed_lines(versions, accepted, target),
             )
         if acknowledged is None or acknowledged < latest.version:
             return Requirement(
@@ -302,21 +154,9 @@ def pending(session: Session, account_id: str, user_type: str) -> Requirement | 
                 version=latest,
                 mode="notify",
                 accepted_version=accepted,
-                changes=_changes(versions, acknowledged, latest),
+                changes=changed_lines(versions, acknowledged, latest),
             )
     return None
-
-
-def _changes(
-    versions: list[AgreementVersion], since: int | None, target: AgreementVersion
-) -> list[tuple[str, str]]:
-    if since is None:
-        return []
-    before = next((v for v in versions if v.version == since), None)
-    if before is None:
-        return []
-    diff = difflib.ndiff(before.text.splitlines(), target.text.splitlines())
-    return [(line[0], line[2:]) for line in diff if line[:1] in {"+", "-"}]
 
 
 def record(
@@ -406,10 +246,19 @@ def current_texts(session: Session, language: str) -> list[tuple[AgreementKind, 
     return result
 
 
+@dataclass(frozen=True)
+class PublishedVersion:
+    """A published version and how many accounts accepted it or were told about it."""
+
+    kind: AgreementKind
+    version: AgreementVersion
+    accounts: int
+
+
 class Agreements:
     """The agreement rules over the database, as the login, the user space and the public
-    agreement pages use them (publishing stays with the functions above: the console and the
-    ``idp agreements`` command)."""
+    agreement pages use them, and as the ``idp agreements`` command lists, adds and publishes
+    (and the console previews and publishes: :meth:`preview`, :meth:`publish_previewed`)."""
 
     def __init__(self, db: Database) -> None:
         self._db = db
@@ -483,3 +332,121 @@ class Agreements:
 
     def current_texts(self, language: str) -> list[tuple[AgreementKind, AgreementVersion]]:
         return current_texts(self._db.session(), language)
+
+    # -- publishing in the console (docs/agreements.md) ---------------------------------------
+    def catalogue(self) -> list[tuple[AgreementKind, list[AgreementVersion]]]:
+        """Every kind (oldest first) with its versions (newest first, then by language)."""
+        return catalogue(self._db.session())
+
+    def acceptance_counts(self) -> dict[tuple[str, int, str], int]:
+        """Distinct accounts per ``(kind, version, action)``: accepted, or told about it."""
+        return acceptance_counts(self._db.session())
+
+    def find_kind(self, kind: str) -> AgreementKind | None:
+        """The kind named ``kind``; None for a name no kind can have (``KIND_PATTERN``)."""
+        if not KIND_PATTERN.match(kind or ""):
+            return None
+        return self._db.session.get(AgreementKind, kind)
+
+    def authoritative(self, kind: str) -> list[AgreementVersion]:
+        """The versions of ``kind`` in the authoritative language, oldest first."""
+        return authoritative_versions(self._db.session(), kind)
+
+    def preview(
+        self,
+        *,
+        kind: str,
+        text: str,
+        material: bool,
+        published_by: str,
+        effective_at: datetime | None = None,
+    ) -> Preview:
+        """The version as publishing would store it, nothing kept; raises AgreementError."""
+        return preview(
+            self._db.session(),
+            kind=kind,
+            text=text,
+            material=material,
+            published_by=published_by,
+            effective_at=effective_at,
+        )
+
+    def publish_previewed(
+        self,
+        *,
+        kind: str,
+        text: str,
+        material: bool,
+        published_by: str,
+        effective_at: datetime | None,
+        version: str,
+        sha256: str,
+    ) -> AgreementVersion:
+        """Publish exactly what was previewed: the same number (``version``, as the form sent
+        it) and text (``sha256``), else nothing and :class:`StalePreview` (another version was
+        published meanwhile: the confirmation fails rather than overwrite)."""
+        with self._db.transaction() as session:
+            published = publish(
+                session,
+                kind=kind,
+                text=text,
+                material=material,
+                published_by=published_by,
+                effective_at=effective_at,
+            )
+            if str(published.version) != version or published.text_sha256 != sha256:
+                raise StalePreview(detail=f"previewed {version}, now {published.version}")
+        return published
+
+    # -- publishing (``idp agreements``) ----------------------------------------------------
+    def published(self) -> list[PublishedVersion]:
+        """Every version of every kind (kinds oldest first; versions by number, then language),
+        each with the number of distinct accounts that accepted it or were told about it."""
+        session = self._db.session()
+        rows = []
+        for kind in session.scalars(select(AgreementKind).order_by(AgreementKind.created_at)):
+            versions = session.scalars(
+                select(AgreementVersion)
+                .where(AgreementVersion.kind == kind.kind)
+                .order_by(AgreementVersion.version, AgreementVersion.language)
+            )
+            for version in versions:
+                accounts = session.scalar(
+                    select(func.count(func.distinct(AgreementAcceptance.account_id))).where(
+                        AgreementAcceptance.kind == kind.kind,
+                        AgreementAcceptance.version == version.version,
+                    )
+                )
+                rows.append(PublishedVersion(kind, version, accounts or 0))
+        return rows
+
+    def add_kind(self, kind: str, title: str, applies_to: str) -> AgreementKind:
+        """A new kind of agreement (``add_kind``: its rules); refused with AgreementError."""
+        with self._db.transaction() as session:
+            return add_kind(session, kind, title, applies_to)
+
+    def publish(
+        self,
+        *,
+        kind: str,
+        text: str,
+        language: str = DEFAULT_LANGUAGE,
+        material: bool,
+        published_by: str,
+        version: int | None = None,
+        effective_at: datetime | None = None,
+        reference_translation: bool = False,
+    ) -> AgreementVersion:
+        """Publish a version in its own transaction (``publish``: its rules)."""
+        with self._db.transaction() as session:
+            return publish(
+                session,
+                kind=kind,
+                text=text,
+                language=language,
+                material=material,
+                published_by=published_by,
+                version=version,
+                effective_at=effective_at,
+                reference_translation=reference_translation,
+            )

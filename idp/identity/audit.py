@@ -3,13 +3,16 @@
 Every service that changes an account, a portal, a company or a grant writes here, each event
 in its own short transaction (``audit_events``). Personal data never goes in ``details``: the
 rows name accounts by id and portals by ``client_id`` (PIPL article 51, data minimisation).
+The console searches them (:meth:`Audit.search`): who did what, when and why.
 """
 
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from idp.models import AuditEvent
@@ -74,3 +77,28 @@ class Audit:
     def add(session: Session, action: str, **fields: Any) -> None:
         """The same event inside the caller's transaction (written with the change it records)."""
         session.add(event(action, **fields))
+
+    def search(
+        self,
+        *,
+        action: str | None = None,
+        account_id: str | None = None,
+        client_id: str | None = None,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        offset: int = 0,
+        limit: int = 50,
+    ) -> list[AuditEvent]:
+        """Events newest first, filtered by what is given (``start`` included, ``end`` not)."""
+        query = select(AuditEvent).order_by(AuditEvent.created_at.desc(), AuditEvent.id)
+        if action:
+            query = query.where(AuditEvent.action == action)
+        if account_id:
+            query = query.where(AuditEvent.account_id == account_id)
+        if client_id:
+            query = query.where(AuditEvent.client_id == client_id)
+        if start:
+            query = query.where(AuditEvent.created_at >= start)
+        if end:
+            query = query.where(AuditEvent.created_at < end)
+        return list(self._db.session.scalars(query.offset(offset).limit(limit)))

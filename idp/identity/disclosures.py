@@ -3,6 +3,8 @@
 Each entry hashes the canonical JSON of its fields together with the previous entry's hash.
 Appends first update the single chain-head row, which takes the write lock on SQLite and a row
 lock on PostgreSQL, so concurrent appends are serialised and the chain never forks.
+The console searches the log (:meth:`DisclosureLog.search`): which claim names went to which
+portal, and when (PIPL articles 23 and 29).
 """
 
 from __future__ import annotations
@@ -161,6 +163,28 @@ class DisclosureLog:
 
     def verify(self) -> Verification:
         return verify(self._db.session())
+
+    def search(
+        self,
+        *,
+        account_id: str | None = None,
+        client_id: str | None = None,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        offset: int = 0,
+        limit: int = 50,
+    ) -> list[DisclosureRecord]:
+        """Entries newest first, filtered by what is given (``start`` included, ``end`` not)."""
+        query = select(DisclosureRecord).order_by(DisclosureRecord.seq.desc())
+        if account_id:
+            query = query.where(DisclosureRecord.account_id == account_id)
+        if client_id:
+            query = query.where(DisclosureRecord.client_id == client_id)
+        if start:
+            query = query.where(DisclosureRecord.created_at >= start)
+        if end:
+            query = query.where(DisclosureRecord.created_at < end)
+        return list(self._db.session.scalars(query.offset(offset).limit(limit)))
 
     def released(self, grant: Grant, channel: str, claims: list[str]) -> None:
         """A release to the portal of ``grant`` (ID token, UserInfo, introspection)."""

@@ -219,6 +219,38 @@ class People:
             .limit(1)
         )
 
+    def by_id(self, account_id: str) -> Account | None:
+        return self.db.session.get(Account, account_id)
+
+    def find(self, reference: str) -> Account | None:
+        """The account ``reference`` names exactly, as an operator names one: its id, its
+        subject identifier, or what a person types as username (``find_by_identifier``: a
+        username, a phone number or an identity document number, through the blind indexes)."""
+        account = self.db.session.scalar(
+            select(Account).where(or_(Account.id == reference, Account.subject == reference))
+        )
+        return account if account is not None else self.find_by_identifier(reference)
+
+    # -- accounts an operator creates (``idp users create``) ---------------------------------
+    def create_account(
+        self, username: str, password: str, name: str | None = None
+    ) -> Account | None:
+        """An account with an operator-chosen username and password, at level L0 (no identity
+        checked), its name sealed when given; None when the username is taken."""
+        account = Account(
+            id=new_id(), username=username, password_hash=self.passwords.hash(password)
+        )
+        if name:
+            account.name_sealed = self.personal_data.seal(
+                name.strip(), account.context("name_sealed")
+            )
+        try:
+            with self.db.transaction() as session:
+                session.add(account)
+        except IntegrityError:
+            return None
+        return account
+
     # -- registration ------------------------------------------------------------------------
     def taken(self, application: Application) -> Registered | None:
         """A refusal when the ID number or the phone already has an account, else None."""

@@ -30,14 +30,23 @@ from pathlib import Path
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from idp.errors import IdpError
+
 # In its own folder: the signing key ring reads every *.json directly in the keys folder.
 KEY_RING_FILE = "data/keyring.json"
 VERSION = "v1"
 KEY_BYTES = 32
 
 
-class PersonalDataError(RuntimeError):
-    """A key is missing or malformed, or a sealed value does not open (tampered or misplaced)."""
+class PersonalDataError(IdpError, RuntimeError):
+    """A key is missing or malformed, or a sealed value does not open (tampered or misplaced).
+    An operator's problem, never the person's: the text is for the log and the command line."""
+
+    code = "personal_data_key"
+    status = 500
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail=detail, public_message=detail)
 
 
 def _b64decode(value: str) -> bytes:

@@ -29,6 +29,7 @@ import redis
 import requests
 
 from idp.config import Config
+from idp.errors import IdpError
 from idp.store.otp import OneTimeCodes
 
 logger = logging.getLogger(__name__)
@@ -36,9 +37,15 @@ logger = logging.getLogger(__name__)
 CODE_LENGTH = 6
 
 
-class SmsUnavailable(Exception):
+class SmsUnavailable(IdpError):
     """The message could not be sent (gateway down, refused, or outbox not writable): the
     person is told to try again later. The message never contains the phone or the code."""
+
+    code = "sms_unavailable"
+    status = 503
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail=detail)
 
 
 class SmsSender(Protocol):

@@ -105,7 +105,7 @@ class Database:
         try:
             self.session.rollback()
         except Exception:
-            self.session.invalidate()
+            self.session().invalidate()
 
     def dispose(self) -> None:
         """Close every connection. Background workers over this database (the back-channel

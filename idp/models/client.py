@@ -43,7 +43,7 @@ class Client(Base):
     allowed_sensitive_claims: Mapped[list[str]] = mapped_column(JSON, default=list)
     # The lowest verification level (L1..L4) a login to this portal must reach (step-up).
     minimum_verification_level: Mapped[str | None] = mapped_column(String(4))
-    # Portal administration (idp.oauth.client_registry; docs/portals.md). ``name`` above is the
+    # Portal administration (idp.oauth.clients; docs/portals.md). ``name`` above is the
     # Chinese display name, ``name_en`` the English one.
     name_en: Mapped[str | None] = mapped_column(String(255))
     # GB/T 2260 administrative division code of the region the portal serves (6 digits).

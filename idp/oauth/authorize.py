@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from idp.errors import IdpError
 from idp.identity import delegation, levels
 from idp.models import Account, Client
 from idp.oauth import claims as claims_module
@@ -329,11 +330,12 @@ CHECKS: tuple[Callable[[CheckContext, dict[str, Any]], None], ...] = (
 )
 
 
-class RedirectableError(Exception):
-    """An error to send to the trusted redirect URI of ``partial``."""
+class RedirectableError(IdpError):
+    """An error to send to the trusted redirect URI of ``partial``: the protocol error
+    ``error`` (its ``description`` is public), carried to the view that redirects."""
 
     def __init__(self, error: OAuth2Error, partial: dict[str, Any]) -> None:
-        super().__init__(error.error)
+        super().__init__(error.error, public_message=error.description)
         self.error = error
         self.partial = partial
 

@@ -16,7 +16,7 @@ import threading
 from datetime import timedelta
 
 import requests
-from sqlalchemy import or_, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from idp.models import AuditEvent, Client, LogoutDelivery
@@ -79,6 +79,14 @@ class BackchannelDispatcher:
 
     def wake(self) -> None:
         self._wake.set()
+
+    def counts_by_status(self) -> dict[str, int]:
+        """How many deliveries are in each status (``pending``, ``delivered``, ``abandoned``)."""
+        return dict(
+            self.db.session.execute(
+                select(LogoutDelivery.status, func.count()).group_by(LogoutDelivery.status)
+            ).all()
+        )
 
     # -- delivering ----------------------------------------------------------------------------
     def deliver_due(self, limit: int = 50) -> int:

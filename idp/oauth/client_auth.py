@@ -17,7 +17,7 @@ from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 
 from idp.models import Client
-from idp.oauth.client_registry import FetchError, fetch_json
+from idp.oauth.clients import FetchError, fetch_json
 from idp.oauth.errors import InvalidClientError
 
 log = logging.getLogger(__name__)

@@ -24,6 +24,8 @@ from authlib.oidc.core.errors import (
     RequestURINotSupportedError,
 )
 
+from idp.errors import IdpError
+
 __all__ = [
     "AccessDeniedError",
     "ConsentRequiredError",
@@ -57,11 +59,13 @@ class UnsupportedTokenTypeError(OAuth2Error):
     error = "unsupported_token_type"
 
 
-class UntrustedRedirectError(Exception):
+class UntrustedRedirectError(IdpError):
     """The client or redirect URI cannot be trusted: show an error page, never redirect
-    (RFC 6749 section 4.1.2.1, RFC 9700 section 4.11)."""
+    (RFC 6749 section 4.1.2.1, RFC 9700 section 4.11). ``error`` is the OAuth code
+    (``invalid_client``, ``invalid_request``); ``message_key`` (``client``, ``redirect_uri``)
+    names what is wrong, for the page's message."""
 
     def __init__(self, error: str, message_key: str) -> None:
-        super().__init__(error)
+        super().__init__(error, field=message_key)
         self.error = error
         self.message_key = message_key

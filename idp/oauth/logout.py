@@ -15,14 +15,19 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from idp.errors import IdpError
 from idp.models import Client
 from idp.oauth.keys import KeyRing
 
 BACKCHANNEL_EVENT = "http://schemas.openid.net/event/backchannel-logout"
 
 
-class InvalidLogoutRequest(Exception):
-    """The request cannot be trusted: nobody is logged out and nothing is redirected."""
+class InvalidLogoutRequest(IdpError):
+    """The request cannot be trusted: nobody is logged out and nothing is redirected. The
+    text says why (logged, never shown: the page only says the request is not valid)."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__("invalid_request", detail=detail)
 
 
 @dataclass

@@ -9,7 +9,7 @@ token and the previous one stops working (RFC 7592 3 lets the server rotate it; 
 hashes, so a token cannot be shown twice).
 
 The metadata goes through the same validation as the console and the admin API
-(``idp.oauth.client_registry``). Names follow RFC 7591 2 and OpenID Connect Dynamic Client
+(``idp.oauth.clients``). Names follow RFC 7591 2 and OpenID Connect Dynamic Client
 Registration 2: ``client_name`` (with ``client_name#en`` and ``client_name#zh-CN`` language
 variants), ``scope`` as a space-separated string. Metadata we do not understand is ignored
 (RFC 7591 2). What only an administrator may decide (``trusted``,
@@ -23,10 +23,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from idp.errors import IdpError
 from idp.identity import levels
 from idp.models import Client, InitialAccessToken
 from idp.models.client import SECRET_AUTH_METHODS
-from idp.oauth.client_registry import (
+from idp.oauth.clients import (
     FIELDS,
     Actor,
     ClientNotFound,
@@ -66,13 +67,17 @@ RFC_NAMES = {"name": "client_name", "name_en": "client_name#en", "scopes": "scop
 
 
 @dataclass
-class RegistrationError(Exception):
-    """An RFC 7591 3.2.2 error (400) or an RFC 6750 3.1 token error (401)."""
+class RegistrationError(IdpError):
+    """An RFC 7591 3.2.2 error (400) or an RFC 6750 3.1 token error (401): ``error`` is its
+    code and ``description`` its public message (both go in the answer, :meth:`body`)."""
 
     error: str
     description: str
     status: int = 400
     headers: list[tuple[str, str]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        super().__init__(self.error, public_message=self.description, status=self.status)
 
     def body(self) -> dict[str, str]:
         return {"error": self.error, "error_description": self.description}

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import secrets
 
-from flask import Blueprint, Response, redirect, request, url_for
+from flask import Blueprint, redirect, request, url_for
 from flask_babel import gettext as _
+from werkzeug.wrappers import Response
 
 from idp.oauth.authorize import RedirectableError
 from idp.oauth.errors import UntrustedRedirectError

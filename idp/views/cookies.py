@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Response
+from werkzeug.wrappers import Response
 
 from idp.config import Config
 

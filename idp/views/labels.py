@@ -3,6 +3,8 @@ person's language (Flask-Babel's lazy texts: translated when shown)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from flask_babel import lazy_gettext
 
 # Scopes that release no claim of their own; claims are listed one by one.
@@ -51,6 +53,54 @@ GRADE_LABELS = {
     "sign": lazy_gettext("Sign"),
 }
 
+# A person's real-name data (the user space, the console's account page, registration).
+ID_TYPE_LABELS = {
+    "resident_id": lazy_gettext("Resident identity card"),
+    "passport": lazy_gettext("Passport"),
+}
+USER_TYPE_LABELS = {
+    "natural_person": lazy_gettext("Natural person"),
+    "legal_person": lazy_gettext("Legal person (organisation)"),
+}
+ACCOUNT_STATUS_LABELS = {
+    "active": lazy_gettext("Active"),
+    "suspended": lazy_gettext("Suspended"),
+}
+# Verification levels (docs/verification-levels.md) and the evidence behind them.
+LEVEL_LABELS = {
+    "L0": lazy_gettext("L0: not verified"),
+    "L1": lazy_gettext("L1: phone proven, identity declared"),
+    "L2": lazy_gettext("L2: name and ID number verified with the population registry"),
+    "L3": lazy_gettext("L3: verified with the registry and a second authority"),
+    "L4": lazy_gettext("L4: verified in person at a service counter"),
+}
+CHECK_LABELS = {
+    "sms": lazy_gettext("Phone number proven by SMS code"),
+    "two_elements": lazy_gettext("Name and ID number (population registry)"),
+    "phone_three_elements": lazy_gettext("Phone number (telecom operator)"),
+    "bank_card_four_elements": lazy_gettext("Bank card (bank)"),
+    "social_security": lazy_gettext("Social security account"),
+    "housing_fund": lazy_gettext("Housing fund account"),
+    "driving_licence": lazy_gettext("Driving licence"),
+    "counter": lazy_gettext("In person at a service counter"),
+    "identity_corrected": lazy_gettext("Name or ID number corrected by you"),
+}
+RESULT_LABELS = {
+    "match": lazy_gettext("Confirmed"),
+    "no_match": lazy_gettext("Not confirmed"),
+    "unavailable": lazy_gettext("Source unavailable"),
+    "declared": lazy_gettext("Declared"),
+}
+
+
+def label(labels: Mapping[str, object], code: str) -> str:
+    """The label of ``code`` in the person's language, or the code itself when it has none."""
+    return str(labels.get(code, code))
+
 
 def describe_claim(name: str) -> str:
-    return str(CLAIM_DESCRIPTIONS.get(name, name))
+    return label(CLAIM_DESCRIPTIONS, name)
+
+
+def level_label(level: str) -> str:
+    return label(LEVEL_LABELS, level)

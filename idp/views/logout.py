@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
-from flask import Blueprint, Response, g, redirect, render_template, request
+from flask import Blueprint, g, redirect, render_template, request
 from flask_babel import gettext as _
+from werkzeug.wrappers import Response
 
 from idp.oauth.logout import EndSessionRequest, InvalidLogoutRequest
 from idp.views import cookies

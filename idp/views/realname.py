@@ -22,7 +22,16 @@ from idp.identity.people import SECOND_AUTHORITY_ELEMENTS, Application, Checked
 from idp.identity.sms import SmsUnavailable
 from idp.identity.verifiers import Result
 from idp.models import Account
+from idp.views.labels import ACCOUNT_STATUS_LABELS, ID_TYPE_LABELS, label
+from idp.views.labels import CHECK_LABELS as CHECK_LABELS
+from idp.views.labels import LEVEL_LABELS as LEVEL_LABELS
+from idp.views.labels import RESULT_LABELS as RESULT_LABELS
+from idp.views.labels import USER_TYPE_LABELS as USER_TYPE_LABELS
+from idp.views.labels import level_label as level_label
 from idp.views.web import services
+
+# The labels moved to idp.views.labels; the names stay here for the pages that import them.
+STATUS_LABELS = ACCOUNT_STATUS_LABELS
 
 # (field, error code) -> message. Codes come from idp.identity (documents, password_policy,
 # people) and from the SMS code store.
@@ -75,17 +84,6 @@ MESSAGES: dict[tuple[str, str], Any] = {
     ("social_security", "format"): lazy_gettext("Enter your social security number."),
     ("housing_fund", "format"): lazy_gettext("Enter your housing fund account number."),
 }
-ID_TYPE_LABELS = {
-    "resident_id": lazy_gettext("Resident identity card"),
-    "passport": lazy_gettext("Passport"),
-}
-LEVEL_LABELS = {
-    "L0": lazy_gettext("L0: not verified"),
-    "L1": lazy_gettext("L1: phone proven, identity declared"),
-    "L2": lazy_gettext("L2: name and ID number verified with the population registry"),
-    "L3": lazy_gettext("L3: verified with the registry and a second authority"),
-    "L4": lazy_gettext("L4: verified in person at a service counter"),
-}
 METHOD_LABELS = {
     "two_elements": lazy_gettext("Check my name and ID number with the population registry"),
     "phone_three_elements": lazy_gettext("Check my phone number with my telecom operator"),
@@ -93,41 +91,13 @@ METHOD_LABELS = {
     "social_security": lazy_gettext("Check my social security account"),
     "housing_fund": lazy_gettext("Check my housing fund account"),
 }
-CHECK_LABELS = {
-    "sms": lazy_gettext("Phone number proven by SMS code"),
-    "two_elements": lazy_gettext("Name and ID number (population registry)"),
-    "phone_three_elements": lazy_gettext("Phone number (telecom operator)"),
-    "bank_card_four_elements": lazy_gettext("Bank card (bank)"),
-    "social_security": lazy_gettext("Social security account"),
-    "housing_fund": lazy_gettext("Housing fund account"),
-    "driving_licence": lazy_gettext("Driving licence"),
-    "counter": lazy_gettext("In person at a service counter"),
-    "identity_corrected": lazy_gettext("Name or ID number corrected by you"),
-}
-RESULT_LABELS = {
-    "match": lazy_gettext("Confirmed"),
-    "no_match": lazy_gettext("Not confirmed"),
-    "unavailable": lazy_gettext("Source unavailable"),
-    "declared": lazy_gettext("Declared"),
-}
-STATUS_LABELS = {
-    "active": lazy_gettext("Active"),
-    "suspended": lazy_gettext("Suspended"),
-}
-USER_TYPE_LABELS = {
-    "natural_person": lazy_gettext("Natural person"),
-    "legal_person": lazy_gettext("Legal person (organisation)"),
-}
 ACCOUNT_NUMBER_PATTERN_LENGTH = (5, 32)
 
 
 def message(field_name: str, code: str) -> str:
+    """The message for a refused field (or the SMS code step), in the person's language."""
     text = MESSAGES.get((field_name, code))
     return str(text) if text is not None else _("Check this field.")
-
-
-def level_label(level: str) -> str:
-    return str(LEVEL_LABELS.get(level, level))
 
 
 @dataclass
@@ -151,9 +121,25 @@ class FormState:
             "problem": self.problem,
         }
 
+    def message_for(self, field_name: str, code: str) -> str:
+        """The text of a refused field; forms with messages of their own override it."""
+        return message(field_name, code)
+
     def fail(self, field_name: str, code: str, status: int = 400) -> None:
-        self.errors[field_name] = message(field_name, code)
+        self.errors[field_name] = self.message_for(field_name, code)
         self.status = status
+
+    def refuse(self, problem: str, status: int) -> None:
+        """A message about the whole form."""
+        self.problem = problem
+        self.status = status
+
+    def throttled(self, seconds: int) -> None:
+        """Too many failed identity verifications: the hourly limit's wait, in minutes."""
+        self.refuse(
+            _("Too many attempts. Try again in %(minutes)s minutes.", minutes=(seconds + 59) // 60),
+            429,
+        )
 
 
 KEPT_FIELDS = ("name", "id_type", "id_number", "phone")
@@ -161,6 +147,9 @@ KEPT_FIELDS = ("name", "id_type", "id_number", "phone")
 
 def kept_values(form: Mapping[str, str]) -> dict[str, str]:
     return {name: (form.get(name) or "")[:64] for name in KEPT_FIELDS}
+
+
+# -- SMS codes ---------------------------------------------------------------------------------
 
 
 def send_code(phone_raw: str, purpose: str, state: FormState) -> str | None:
@@ -172,28 +161,33 @@ def send_code(phone_raw: str, purpose: str, state: FormState) -> str | None:
     try:
         result = services().sms.send(phone, purpose, request.remote_addr or "")
     except SmsUnavailable:
-        state.problem = _("The SMS could not be sent just now. Try again in a few minutes.")
-        state.status = 503
+        state.refuse(_("The SMS could not be sent just now. Try again in a few minutes."), 503)
         return None
     if not result.sent:
         if result.refused == "resend_wait":
-            state.problem = _(
+            problem = _(
                 "A code was sent a moment ago. You can request another in %(seconds)s seconds.",
                 seconds=result.wait_seconds,
             )
         else:
-            state.problem = _(
+            problem = _(
                 "Too many codes were requested. Try again in %(minutes)s minutes.",
                 minutes=max(1, (result.wait_seconds + 59) // 60),
             )
-        state.status = 429
+        state.refuse(problem, 429)
         return None
     state.notice = _("A code was sent to %(phone)s.", phone=documents.mask_phone(phone))
     return phone
 
 
+def typed_code() -> str:
+    """The SMS code as typed in the form's ``sms_code`` field."""
+    return (request.form.get("sms_code") or "").strip()
+
+
 def check_code(phone: str, purpose: str, state: FormState) -> bool:
-    code = (request.form.get("sms_code") or "").strip()
+    """The form's ``sms_code`` is the code sent to ``phone`` for ``purpose`` (used once)."""
+    code = typed_code()
     if not code:
         state.fail("sms_code", "required")
         return False
@@ -204,6 +198,9 @@ def check_code(phone: str, purpose: str, state: FormState) -> bool:
     return True
 
 
+# -- registration ------------------------------------------------------------------------------
+
+
 @dataclass
 class RegistrationOutcome:
     account: Account | None
@@ -211,91 +208,49 @@ class RegistrationOutcome:
 
 
 def register() -> RegistrationOutcome:
-    """Handle a POST of the registration form (both buttons)."""
-    prov = services()
+    """Handle a POST of the registration form (both buttons); the rules are
+    ``Registration.register_person``."""
     state = FormState(values=kept_values(request.form))
     action = request.form.get("action")
     if action == "send_code":
         send_code(request.form.get("phone", ""), "register", state)
         return RegistrationOutcome(None, state)
     if action != "register":
-        state.problem = _("Something is wrong with the form. Try again.")
-        state.status = 400
+        state.refuse(_("Something is wrong with the form. Try again."), 400)
         return RegistrationOutcome(None, state)
-    application = Application.from_form(request.form)
-    for name, code in application.validate().items():
-        state.fail(name, code)
-    if state.errors:
-        return RegistrationOutcome(None, state)
-    address = request.remote_addr or ""
-    wait = prov.verification_failures.exceeded(f"address:{address}")
-    if wait:
-        state.problem = _(
-            "Too many attempts. Try again in %(minutes)s minutes.", minutes=(wait + 59) // 60
-        )
-        state.status = 429
-        return RegistrationOutcome(None, state)
-    # The phone is proven before anything about existing accounts is told: whether an ID
-    # number is registered is not for anyone who merely knows it.
-    if not check_code(application.phone, "register", state):
-        return RegistrationOutcome(None, state)
-    registered = prov.people.register(application)
-    if registered.account is None:
-        for name, code in registered.errors.items():
-            state.fail(name, code, 409 if code == "taken" else 400)
-        state.recover = registered.errors.get("id_number") == "taken"
-        if registered.existing_phone_masked:
-            state.problem = _(
-                "This ID number already has an account, registered with the phone number "
-                "%(phone)s. Log in with it, or reset the password if you have forgotten it.",
-                phone=registered.existing_phone_masked,
-            )
-        if "registry_mismatch" in registered.errors.values():
-            prov.verification_failures.count(f"address:{address}")
-        prov.audit(
-            "registration_refused",
-            ip_address=address,
-            details={"reasons": sorted(set(registered.errors.values()))},
-        )
-        return RegistrationOutcome(None, state)
-    account = registered.account
-    prov.agreements.accept_all(
-        account.id,
-        account.user_type,
-        client_id=None,
-        ip_address=address,
+    outcome = services().registration.register_person(
+        Application.from_form(request.form),
+        typed_code(),
+        ip_address=request.remote_addr,
         user_agent=request.user_agent.string,
     )
-    verdict = registered.verdict
-    prov.audit(
-        "account_registered",
-        actor=account.id,
-        account_id=account.id,
-        ip_address=address,
-        details={
-            "id_type": account.id_type,
-            "verification_level": account.verification_level,
-            "registry": verdict.result.value if verdict else None,
-        },
-    )
-    if verdict is not None and verdict.result == Result.UNAVAILABLE:
+    if outcome.retry_after:
+        state.throttled(outcome.retry_after)
+        return RegistrationOutcome(None, state)
+    for name, code in outcome.errors.items():
+        state.fail(name, code, 409 if code == "taken" else 400)
+    state.recover = outcome.id_number_taken
+    if outcome.existing_phone_masked:
+        state.problem = _(
+            "This ID number already has an account, registered with the phone number "
+            "%(phone)s. Log in with it, or reset the password if you have forgotten it.",
+            phone=outcome.existing_phone_masked,
+        )
+    if outcome.registry_unavailable:
         state.notice = _(
             "The population registry could not be reached: your identity is not verified yet. "
             "Try again later from your account."
         )
-    return RegistrationOutcome(account, state)
+    return RegistrationOutcome(outcome.account, state)
 
 
 def registration_context(state: FormState) -> dict[str, Any]:
     titles = [title for title, _url in services().agreements.links("natural_person")]
     return {
+        **state.context(),
         "values": state.values or {"id_type": "resident_id"},
-        "errors": state.errors,
-        "notice": state.notice,
-        "problem": state.problem,
         "id_types": [
-            {"code": code, "label": str(ID_TYPE_LABELS.get(code, code))}
-            for code in documents.ID_TYPES
+            {"code": code, "label": label(ID_TYPE_LABELS, code)} for code in documents.ID_TYPES
         ],
         "agreements": titles,
         "recover_url": url_for("account.recover_page") if state.recover else None,
@@ -342,39 +297,38 @@ def _normalized_element(method: str) -> tuple[dict[str, str], str | None]:
 
 
 def verify(account: Account, target: str | None) -> tuple[Checked | None, FormState]:
-    """Handle a POST of the verification form (``method`` and, for some, one element field)."""
-    prov = services()
+    """Handle a POST of the verification form (``method`` and, for some, one element field);
+    the rules are ``Registration.verify_identity``."""
     state = FormState()
     method = request.form.get("method", "")
     allowed = {o["method"] for o in verification_options(account, target)}
     if method not in allowed:
-        state.problem = _("Choose one of the ways offered to verify your identity.")
-        state.status = 400
+        state.refuse(_("Choose one of the ways offered to verify your identity."), 400)
         return None, state
     extra, bad_field = _normalized_element(method)
     if bad_field:
         state.fail(bad_field, "format")
         return None, state
-    wait = prov.verification_failures.exceeded(f"account:{account.id}")
-    if wait:
-        state.problem = _(
-            "Too many attempts. Try again in %(minutes)s minutes.", minutes=(wait + 59) // 60
-        )
-        state.status = 429
+    outcome = services().registration.verify_identity(
+        account, method, extra, ip_address=request.remote_addr
+    )
+    checked = outcome.checked
+    if checked is None:
+        state.throttled(outcome.retry_after)
         return None, state
-    checked = prov.identity_checks.verify(account, method, extra, ip_address=request.remote_addr)
     if checked.result == Result.UNAVAILABLE:
-        state.problem = _(
-            "The verification service is not available just now. Try again in a few minutes."
+        state.refuse(
+            _("The verification service is not available just now. Try again in a few minutes."),
+            503,
         )
-        state.status = 503
     elif checked.result == Result.NO_MATCH:
-        prov.verification_failures.count(f"account:{account.id}")
-        state.problem = _(
-            "The authority could not confirm these details for you. Check them and try again, "
-            "or choose another way."
+        state.refuse(
+            _(
+                "The authority could not confirm these details for you. Check them and try "
+                "again, or choose another way."
+            ),
+            400,
         )
-        state.status = 400
     elif checked.level_after == checked.level_before:
         state.notice = _(
             "Confirmed. Your verification level is still %(level)s.", level=checked.level_after

@@ -2,7 +2,7 @@
 (``GET``/``PUT``/``DELETE /register-client/<client_id>``). The rules are in
 ``idp.oauth.registration``; this module turns HTTP into calls and answers JSON, never a page.
 
-Also the application's :class:`~idp.oauth.client_registry.ClientRegistry` (``client_registry``),
+Also the application's :class:`~idp.oauth.clients.ClientRegistry` (``client_registry``),
 shared by the console pages and the admin API.
 """
 
@@ -13,7 +13,7 @@ from typing import Any
 from flask import Blueprint, Response, jsonify, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from idp.oauth.client_registry import ClientRegistry
+from idp.oauth.clients import ClientRegistry
 from idp.oauth.registration import DynamicRegistration, RegistrationError
 from idp.views.web import services
 

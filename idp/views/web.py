@@ -15,6 +15,7 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
+from idp.errors import IdpError
 from idp.oauth.requests import ProtocolRequest, ProtocolResponse
 from idp.oauth.responses import AuthorizationResponse
 from idp.services import Services
@@ -167,6 +168,30 @@ def init_app(app: Flask, prov: Services) -> None:
             title = _("Method not allowed")
         return error_page(error.code or 400, title, title)
 
+    @app.errorhandler(IdpError)
+    def _refused(error: IdpError) -> Any:
+        """The one mapping of a refusal no view answered itself: its code and public message
+        (never the internal detail, which is logged), in the form the caller reads."""
+        status = error.status if 400 <= error.status < 600 else 400
+        if status >= 500:
+            # The provider's own failure (a key, a gateway): detail for the log only.
+            log.error("%s on %s %s: %s", error.code, request.method, request.path, error)
+            if status == 503:
+                return unavailable()
+            if wants_json():
+                return jsonify(error="server_error"), 500
+            return error_page(500, _("Error"), _("Something went wrong. Please try again."))
+        log.info("refused on %s %s: %s (%s)", request.method, request.path, error.code, error)
+        if request.path.startswith("/admin/api/"):
+            return problem_response(status, error)
+        if wants_json():
+            body = {"error": error.code}
+            if error.public_message:
+                body["error_description"] = error.public_message
+            return jsonify(body), status
+        message = error.public_message or _("The request cannot be completed.")
+        return error_page(status, _("Something is wrong with the request"), message, error.code)
+
     @app.errorhandler(Exception)
     def _unexpected(error: Exception) -> Any:
         # A defect, not bad input: log it with its traceback, answer without internal detail.
@@ -198,6 +223,23 @@ def _urlencode(args: dict[str, list[str]]) -> str:
     from urllib.parse import urlencode
 
     return urlencode(args, doseq=True)
+
+
+def problem_response(status: int, error: IdpError) -> Response:
+    """RFC 9457 problem details for a refusal on the admin API."""
+    body: dict[str, Any] = {
+        "type": "about:blank",
+        "title": error.code,
+        "status": status,
+        "detail": error.public_message or error.code,
+    }
+    if error.field:
+        body["errors"] = [{"field": error.field, "code": error.code}]
+    response = jsonify(body)
+    response.status_code = status
+    response.mimetype = "application/problem+json"
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 def wants_json() -> bool:
@@ -244,7 +286,8 @@ def protocol_response(result: ProtocolResponse) -> Response:
     if isinstance(result.body, dict | list):
         response = jsonify(result.body)
     else:
-        response = Response(result.body or "")
+        body = result.body
+        response = Response(body if isinstance(body, str | bytes) else "")
     response.status_code = result.status
     for name, value in result.headers:
         if name.lower() != "content-type" or not isinstance(result.body, dict | list):

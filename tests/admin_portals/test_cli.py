@@ -1,4 +1,4 @@
-"""The ``idp clients`` commands on the shared rules (idp.oauth.client_registry): the same field
+"""The ``idp clients`` commands on the shared rules (idp.oauth.clients): the same field
 errors as the console and the API, warnings where an operator may knowingly go ahead, and
 ``idp clients initial-access-token`` for dynamic registration."""
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from idp.oauth.client_registry import FetchError, fetch_json
+from idp.oauth.clients import FetchError, fetch_json
 from tests.admin_portals.helpers import public_key_set, serving
 
 

@@ -1,6 +1,6 @@
 """Field-level errors for every bad input (issue 7, "Bad input"): the admin API answers 400
 problem details with one member of ``errors`` per problem (field, code, message, pointer), and
-registers nothing. The rules are idp.oauth.client_registry, shared with the console, RFC 7591
+registers nothing. The rules are idp.oauth.clients, shared with the console, RFC 7591
 and the CLI."""
 
 from __future__ import annotations

@@ -193,6 +193,8 @@ def test_replayed_login_form_gets_an_error_page_and_no_second_code(public_rp, us
     assert returned(first, public_rp.redirect_uri)["code"]
     replay = public_rp.browser.post(form_action(page, "/login"), data=form)
     assert_error_page(replay)
+    # The step is claimed before anything is recorded: the replay started no second session.
+    assert not _has_session_cookie(replay)
 
 
 def test_replayed_consent_form_gets_an_error_page_and_no_second_code(public_rp, user):

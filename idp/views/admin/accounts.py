@@ -8,10 +8,13 @@
   sessions, consents and active grants. Each view is audited (PIPL article 51: access to
   personal information is controlled and traceable).
 - **Act** (operators; each with a reason, audited with who, what, when and why):
-  suspend (natural-person agreement clause 7: ``Provider.suspend_account`` ends every session
+  suspend (natural-person agreement clause 7: ``AccountLifecycle.suspend`` ends every session
   and token and tells the portals), reinstate, end every session (portals told through the
   back channel, the session's tokens revoked), record an in-person verification at a service
   counter (level L4, ``People.record_counter_verification``, with the counter's reference).
+
+Lookups go through the services (``services().accounts``, ``people``, ``sso``, ``consents``,
+``entities``); this module reads the forms and renders the pages.
 """
 
 from __future__ import annotations
@@ -19,12 +22,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from flask import Blueprint, Response, g, redirect, render_template, request, url_for
+from flask import Blueprint, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from sqlalchemy import or_, select
+from werkzeug.wrappers import Response
 
 from idp.identity import documents
-from idp.models import Account, Grant
+from idp.models import Account
 from idp.models.base import utcnow
 from idp.views import realname
 from idp.views.account import shown_time
@@ -60,9 +63,7 @@ def find_account(text: str) -> tuple[Account | None, str]:
     if not text or len(text) > MAX_QUERY_LENGTH:
         return None, "invalid"
     prov = services()
-    account = prov.db.session.scalar(
-        select(Account).where(or_(Account.id == text, Account.subject == text))
-    )
+    account = prov.accounts.find_by_id_or_subject(text)
     if account is not None:
         return account, "account_id" if account.id == text else "subject"
     account = prov.people.find_by_identifier(text)
@@ -124,16 +125,7 @@ def _view(account: Account) -> dict[str, Any]:
     sessions = prov.sso.sessions_of(account.id)
     consents = prov.consents.of_account(account.id)
     now = utcnow()
-    grants = list(
-        prov.db.session.scalars(
-            select(Grant)
-            .where(
-                Grant.account_id == account.id, Grant.revoked_at.is_(None), Grant.expires_at > now
-            )
-            .order_by(Grant.created_at.desc())
-            .limit(100)
-        )
-    )
+    grants = prov.accounts.active_grants(account.id, limit=100)
     names = prov.portals.names(
         [c for s in sessions for c in s.clients] + [c.client_id for c in consents]
     )

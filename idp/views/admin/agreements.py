@@ -1,12 +1,14 @@
 """Agreements in the console (``/admin/agreements``): versions, acceptances, publishing.
 
-Publishing follows docs/agreements.md and ``idp.identity.agreements.publish``: a *material*
+Publishing follows docs/agreements.md and ``idp.identity.agreement_publishing``: a *material*
 version must be accepted again at the next login; a *supplementary* one binds without
 re-signing and is shown once (clause 10 of both registration agreements). The console publishes
 the authoritative (Chinese) text only, in two steps: a **preview** shows the exact text as it
 will be stored, its SHA-256 and the lines changed since the current version; **confirm**
 publishes that text, and only if it is still the next version (another operator publishing
 meanwhile makes the confirmation fail, not overwrite). Operators only; audited with the reason.
+The queries and the publishing are ``services().agreements``; this module reads the form and
+renders.
 """
 
 from __future__ import annotations
@@ -15,12 +17,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from flask import Blueprint, Response, g, redirect, render_template, request, url_for
+from flask import Blueprint, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from werkzeug.wrappers import Response
 
 from idp.identity import agreements as rules
-from idp.models import AgreementAcceptance, AgreementKind, AgreementVersion
+from idp.models import AgreementKind
 from idp.views.account import DISPLAY_TIMEZONE, shown_time
 from idp.views.admin.auth import audit, console_required, notify, read_reason
 from idp.views.web import services
@@ -31,37 +33,16 @@ NATURES = ("material", "supplementary")
 Answer = Response | tuple[str, int] | str
 
 
-class _Stale(Exception):
-    """The previewed version is no longer the next one."""
-
-
 # -- listing -----------------------------------------------------------------------------------
 
 
 @bp.get("")
 @console_required()
 def index() -> Answer:
-    session = services().db.session
-    counts: dict[tuple[str, int, str], int] = {
-        (kind, version, action): count
-        for kind, version, action, count in session.execute(
-            select(
-                AgreementAcceptance.kind,
-                AgreementAcceptance.version,
-                AgreementAcceptance.action,
-                func.count(func.distinct(AgreementAcceptance.account_id)),
-            ).group_by(
-                AgreementAcceptance.kind, AgreementAcceptance.version, AgreementAcceptance.action
-            )
-        )
-    }
+    agreements = services().agreements
+    counts = agreements.acceptance_counts()
     kinds = []
-    for kind in session.scalars(select(AgreementKind).order_by(AgreementKind.created_at)):
-        versions = session.scalars(
-            select(AgreementVersion)
-            .where(AgreementVersion.kind == kind.kind)
-            .order_by(AgreementVersion.version.desc(), AgreementVersion.language)
-        )
+    for kind, versions in agreements.catalogue():
         kinds.append(
             {
                 "kind": kind.kind,
@@ -139,58 +120,29 @@ def _read_draft() -> Draft:
     return draft
 
 
-def _kind(kind: str) -> AgreementKind | None:
-    if not rules.KIND_PATTERN.match(kind or ""):
-        return None
-    return services().db.session.get(AgreementKind, kind)
-
-
-def _authoritative(kind: str) -> list[AgreementVersion]:
-    return list(
-        services().db.session.scalars(
-            select(AgreementVersion)
-            .where(
-                AgreementVersion.kind == kind,
-                AgreementVersion.reference_translation.is_(False),
-                AgreementVersion.language == rules.DEFAULT_LANGUAGE,
-            )
-            .order_by(AgreementVersion.version)
-        )
-    )
-
-
 def _preview(kind: AgreementKind, draft: Draft) -> dict[str, Any] | None:
-    """Run ``publish`` without keeping anything: the stored text, its number, its hash and the
-    lines changed since the current version; None (with ``draft.errors``) when it is refused."""
-    current = _authoritative(kind.kind)
-    session = services().db.session()
+    """The version as it would be stored: its number, text and hash, and the lines changed
+    since the current version; None (with ``draft.errors``) when it is refused."""
     try:
-        with session.no_autoflush:
-            version = rules.publish(
-                session,
-                kind=kind.kind,
-                text=draft.text,
-                material=draft.material,
-                published_by=g.admin.account_id,
-                effective_at=draft.effective_at,
-            )
-            result = {
-                "version": version.version,
-                "text": version.text,
-                "sha256": version.text_sha256,
-                "material": version.material,
-                "effective": shown_time(version.effective_at),
-                "current": current[-1].version if current else None,
-                "changes": rules._changes(
-                    current, current[-1].version if current else None, version
-                ),
-            }
+        shown = services().agreements.preview(
+            kind=kind.kind,
+            text=draft.text,
+            material=draft.material,
+            published_by=g.admin.account_id,
+            effective_at=draft.effective_at,
+        )
     except rules.AgreementError as exc:
         draft.errors["text"] = str(exc)
         return None
-    finally:
-        session.rollback()
-    return result
+    return {
+        "version": shown.version,
+        "text": shown.text,
+        "sha256": shown.sha256,
+        "material": shown.material,
+        "effective": shown_time(shown.effective_at),
+        "current": shown.current,
+        "changes": shown.changes,
+    }
 
 
 def _render_publish(
@@ -217,17 +169,17 @@ def _no_kind() -> Answer:
 @console_required(write=True)
 def publish_page(kind: str) -> Answer:
     """The form, filled with the current text to edit."""
-    found = _kind(kind)
+    found = services().agreements.find_kind(kind)
     if found is None:
         return _no_kind()
-    current = _authoritative(found.kind)
+    current = services().agreements.authoritative(found.kind)
     return _render_publish(found, Draft(text=current[-1].text if current else ""))
 
 
 @bp.post("/<kind>/preview")
 @console_required(write=True)
 def preview(kind: str) -> Answer:
-    found = _kind(kind)
+    found = services().agreements.find_kind(kind)
     if found is None:
         return _no_kind()
     draft = _read_draft()
@@ -243,31 +195,26 @@ def preview(kind: str) -> Answer:
 @console_required(write=True)
 def publish(kind: str) -> Answer:
     """Publish exactly the previewed text, as the previewed version number."""
-    found = _kind(kind)
+    found = services().agreements.find_kind(kind)
     if found is None:
         return _no_kind()
     draft = _read_draft()
     if draft.errors:
         return _render_publish(found, draft, status=400)
-    expected_sha = request.form.get("sha256", "")
-    expected_version = request.form.get("version", "")
-    db = services().db
     try:
-        with db.transaction() as session:
-            version = rules.publish(
-                session,
-                kind=found.kind,
-                text=draft.text,
-                material=draft.material,
-                published_by=g.admin.account_id,
-                effective_at=draft.effective_at,
-            )
-            if str(version.version) != expected_version or version.text_sha256 != expected_sha:
-                raise _Stale
+        version = services().agreements.publish_previewed(
+            kind=found.kind,
+            text=draft.text,
+            material=draft.material,
+            published_by=g.admin.account_id,
+            effective_at=draft.effective_at,
+            version=request.form.get("version", ""),
+            sha256=request.form.get("sha256", ""),
+        )
     except rules.AgreementError as exc:
         draft.errors["text"] = str(exc)
         return _render_publish(found, draft, status=400)
-    except _Stale:
+    except rules.StalePreview:
         draft.errors["text"] = _(
             "The agreement changed since the preview (another version was published, or the "
             "text differs). Check the new preview before publishing."

@@ -5,7 +5,7 @@ Authenticated with administrator API tokens (``Authorization: Bearer``, ``api_re
 every write answers 403. Errors are RFC 9457 problem details (``application/problem+json``);
 invalid metadata answers 400 with ``errors``: one member per problem, each with ``field``,
 ``code``, ``message`` and ``pointer`` (a JSON Pointer into the request body). The rules are
-``idp.oauth.client_registry``, the same as the console's and dynamic registration's.
+``idp.oauth.clients``, the same as the console's and dynamic registration's.
 
 Every answer is JSON, including unknown paths (404) and methods (405), so that a client never
 has to parse a page. The document (``idp.views.admin.openapi``) is tested against the
@@ -20,7 +20,8 @@ from typing import Any
 from flask import Blueprint, Response, g, jsonify, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from idp.oauth.client_registry import (
+from idp.errors import IdpError
+from idp.oauth.clients import (
     STATUSES,
     Actor,
     ClientNotFound,
@@ -43,11 +44,14 @@ MAX_REASON_LENGTH = 500
 INVALID = "Bad Request"
 
 
-class BadRequest(Exception):
-    """A request the API refuses before any rule runs: the problem to answer."""
+class BadRequest(IdpError):
+    """A request the API refuses before any rule runs: ``response`` is the RFC 9457 problem
+    to answer (``_answer`` answers it; its status is the error's)."""
+
+    code = "bad_request"
 
     def __init__(self, response: Response) -> None:
-        super().__init__(response.status)
+        super().__init__(status=response.status_code, detail=response.status)
         self.response = response
 
 

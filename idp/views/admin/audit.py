@@ -18,12 +18,12 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
-from flask import Blueprint, Response, redirect, render_template, request, url_for
+from flask import Blueprint, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext
-from sqlalchemy import Select, select
+from werkzeug.wrappers import Response
 
-from idp.models import Account, AuditEvent, DisclosureRecord
+from idp.models import AuditEvent, DisclosureRecord
 from idp.views.account import DISPLAY_TIMEZONE, shown_time
 from idp.views.admin.accounts import find_account
 from idp.views.admin.auth import audit, console_required, notify
@@ -125,29 +125,31 @@ def _read_filters(source: Any) -> Filters:
     return f
 
 
-def _statement(f: Filters) -> Select[Any]:
+def _found(f: Filters) -> list[AuditEvent] | list[DisclosureRecord]:
+    """The page asked for, and one more row (to know whether a next page exists)."""
+    offset, limit = (f.page - 1) * PAGE_SIZE, PAGE_SIZE + 1
     if f.log == "disclosures":
-        stmt: Select[Any] = select(DisclosureRecord).order_by(DisclosureRecord.seq.desc())
-        columns: Any = DisclosureRecord
-    else:
-        stmt = select(AuditEvent).order_by(AuditEvent.created_at.desc(), AuditEvent.id)
-        columns = AuditEvent
-        if f.action:
-            stmt = stmt.where(AuditEvent.action == f.action)
-    if f.account:
-        stmt = stmt.where(columns.account_id == f.account)
-    if f.portal:
-        stmt = stmt.where(columns.client_id == f.portal)
-    if f.start:
-        stmt = stmt.where(columns.created_at >= f.start)
-    if f.end:
-        stmt = stmt.where(columns.created_at < f.end)
-    return stmt
+        return services().disclosures.search(
+            account_id=f.account or None,
+            client_id=f.portal or None,
+            start=f.start,
+            end=f.end,
+            offset=offset,
+            limit=limit,
+        )
+    return services().audit.search(
+        action=f.action or None,
+        account_id=f.account or None,
+        client_id=f.portal or None,
+        start=f.start,
+        end=f.end,
+        offset=offset,
+        limit=limit,
+    )
 
 
 def _rows(f: Filters) -> tuple[list[dict[str, Any]], bool]:
-    stmt = _statement(f).offset((f.page - 1) * PAGE_SIZE).limit(PAGE_SIZE + 1)
-    found = list(services().db.session.scalars(stmt))
+    found = _found(f)
     more = len(found) > PAGE_SIZE
     rows = []
     for row in found[:PAGE_SIZE]:
@@ -188,11 +190,9 @@ def _resolve_account(f: Filters) -> None:
     if not ACCOUNT_ID.match(f.account):
         f.errors["account"] = _("Search by phone number or ID number with the form below.")
         return
-    account = services().db.session.scalar(
-        select(Account).where(Account.subject == f.account, Account.id != f.account)
-    )
-    if account is not None:
-        f.account = account.id
+    account_id = services().accounts.id_of_subject(f.account)
+    if account_id is not None:
+        f.account = account_id
 
 
 def _render(f: Filters, status: int = 200) -> Answer:

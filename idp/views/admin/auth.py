@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import wraps
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from flask import (
@@ -32,9 +32,10 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from werkzeug.wrappers import Response as BaseResponse
 
 from idp.config import Config
-from idp.identity.admins import WRITE_ROLES, Administrators, authenticate_api_token
+from idp.identity.admins import WRITE_ROLES, Administrators
 from idp.models import Administrator
 from idp.store.console import ConsoleSession, ConsoleSessions
 from idp.views.web import error_page, services
@@ -47,6 +48,8 @@ MAX_NEXT_LENGTH = 512
 REALM = "idp-admin"
 
 View = Callable[..., Any]
+# Any answer: Flask's responses and redirect()'s (werkzeug's base class).
+AnyResponse = TypeVar("AnyResponse", bound=BaseResponse)
 
 
 @dataclass
@@ -65,7 +68,7 @@ def console() -> Console:
 # -- the console cookie ----------------------------------------------------------------------
 
 
-def set_cookie(response: Response, session_id: str, config: Config) -> None:
+def set_cookie(response: BaseResponse, session_id: str, config: Config) -> None:
     """Session cookie (no Max-Age: gone with the browser); Redis enforces the lifetimes."""
     response.set_cookie(
         COOKIE,
@@ -77,13 +80,13 @@ def set_cookie(response: Response, session_id: str, config: Config) -> None:
     )
 
 
-def clear_cookie(response: Response, config: Config) -> None:
+def clear_cookie(response: BaseResponse, config: Config) -> None:
     response.delete_cookie(
         COOKIE, path=COOKIE_PATH, secure=config.secure_cookies, httponly=True, samesite="Strict"
     )
 
 
-def no_store(response: Response) -> Response:
+def no_store(response: AnyResponse) -> AnyResponse:
     response.headers["Cache-Control"] = "no-store"
     response.headers["Pragma"] = "no-cache"
     return response
@@ -143,7 +146,7 @@ def _take_notice() -> None:
         console().sessions.save(session_id, session)
 
 
-def _to_login() -> Response:
+def _to_login() -> BaseResponse:
     target = None
     if request.method == "GET":
         query = request.query_string.decode("latin-1")
@@ -213,7 +216,7 @@ def api_required(write: bool = False) -> Callable[[View], View]:
                 )
                 response.headers["WWW-Authenticate"] = f'Bearer realm="{REALM}"'
                 return response
-            admin = authenticate_api_token(services().db, token)
+            admin = services().admins.authenticate_api_token(token)
             if admin is None:
                 response = problem(401, "Unauthorized", "The token is unknown, expired or revoked.")
                 response.headers["WWW-Authenticate"] = (

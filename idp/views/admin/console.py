@@ -23,9 +23,10 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Blueprint, Response, g, redirect, render_template, request, url_for
+from flask import Blueprint, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext
+from werkzeug.wrappers import Response
 
 from idp.identity import admins as admin_rules
 from idp.models import Administrator

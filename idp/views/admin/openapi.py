@@ -1,6 +1,6 @@
 """The OpenAPI 3.1 document of the admin API (``GET /admin/api/openapi.json``, public).
 
-Built from the same constants the rules use (``idp.oauth.client_registry``), so that the
+Built from the same constants the rules use (``idp.oauth.clients``), so that the
 enumerations cannot drift; tests/admin_portals fuzzes the API from this document with
 schemathesis and checks every answer against it (status codes, content types, headers and
 response schemas).
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from idp.oauth import client_registry as rules
+from idp.oauth import clients as rules
 from idp.oauth.claims import SCOPES_SUPPORTED
 from idp.oauth.keys import SUPPORTED_ALGORITHMS
 

@@ -1,7 +1,7 @@
 """Portals in the console (``/admin/portals``): list, register, edit, rotate the secret,
 disable/enable, delete, and issue initial access tokens for dynamic registration (RFC 7591).
 
-The rules are ``idp.oauth.client_registry``, the same as the admin API's, RFC 7591/7592's and
+The rules are ``idp.oauth.clients``, the same as the admin API's, RFC 7591/7592's and
 the CLI's; a refused form comes back with an error under each field concerned (400). Auditors
 see everything and change nothing (``console_required(write=True)`` answers them 403). Every
 change needs a reason and is audited with who, what, when and why.
@@ -16,14 +16,15 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from flask import Blueprint, Response, g, redirect, render_template, request, url_for
+from flask import Blueprint, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext
+from werkzeug.wrappers import Response
 
 from idp.models import Client
 from idp.models.base import utcnow
 from idp.oauth.claims import SCOPES_SUPPORTED
-from idp.oauth.client_registry import (
+from idp.oauth.clients import (
     AUTH_METHODS,
     MAX_INITIAL_TOKEN_DAYS,
     MAX_INITIAL_TOKEN_USES,
@@ -65,7 +66,7 @@ CHOICE_FIELDS = (
 CHECKBOX_FIELDS = ("scopes", "allowed_sensitive_claims")
 MAX_FIELD_LENGTH = 8192
 
-# Translated messages for the rules' error codes (idp.oauth.client_registry).
+# Translated messages for the rules' error codes (idp.oauth.clients).
 MESSAGES = {
     "required": lazy_gettext("This field is required."),
     "type": lazy_gettext("This value has the wrong form."),

@@ -12,7 +12,7 @@ The pages only turn forms into values and outcomes into pages: the step engine
 
 from __future__ import annotations
 
-from flask import Blueprint, Response
+from flask import Blueprint
 
 from idp.views.interaction import agreement, choose, consent, login, verify
 from idp.views.interaction.common import Answer, StepPage, continue_to, expired, opened
@@ -104,7 +104,7 @@ def register(interaction_id: str) -> Answer:
 
 
 @bp.post("/<interaction_id>/abort")
-def abort(interaction_id: str) -> Response | tuple[str, int]:
+def abort(interaction_id: str) -> Answer:
     """Cancel at any step: ``access_denied`` to the portal."""
     ctx = opened(interaction_id)
     if ctx is None:

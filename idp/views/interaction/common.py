@@ -7,8 +7,9 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
-from flask import Response, g, redirect, request, url_for
+from flask import g, redirect, request, url_for
 from flask_babel import gettext as _
+from werkzeug.wrappers import Response
 
 from idp.oauth.interaction import Interaction
 from idp.oauth.steps import Continuation, Retry, StepContext

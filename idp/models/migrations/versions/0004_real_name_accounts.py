@@ -92,7 +92,8 @@ def _seal_names() -> None:
     ).fetchall()
     if not rows:
         return
-    personal_data = op.get_context().config.attributes.get("personal_data")
+    migration_config = op.get_context().config
+    personal_data = migration_config.attributes.get("personal_data") if migration_config else None
     if personal_data is None:
         raise RuntimeError("accounts hold names: run the upgrade with `idp db upgrade`")
     for account_id, name in rows:

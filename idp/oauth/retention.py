@@ -1,0 +1,75 @@
+"""How long protocol records are kept once they can no longer be used (``idp db prune``).
+
+- A token row goes when its access token has expired and its refresh token (if any) too.
+- A grant goes when it has expired, when it was revoked more than ``STALE_AFTER`` ago, or when
+  it is older than ``STALE_AFTER`` and has no token (its authorization code was never
+  redeemed: codes live minutes, RFC 6749 section 4.1.2). Its tokens go with it.
+- A back-channel logout delivery that was delivered or abandoned goes after
+  ``DELIVERIES_KEPT`` (OpenID Connect Back-Channel Logout 1.0: nothing is retried after that).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, cast
+
+from sqlalchemy import CursorResult, Delete, and_, delete, exists, or_
+from sqlalchemy.orm import Session
+
+from idp.models import Grant, LogoutDelivery, Token
+from idp.models.base import Database, utcnow
+
+STALE_AFTER = timedelta(days=1)
+DELIVERIES_KEPT = timedelta(days=30)
+SETTLED_DELIVERIES = ("delivered", "abandoned")
+
+
+@dataclass(frozen=True)
+class Pruned:
+    """How many rows of each kind were deleted."""
+
+    tokens: int
+    grants: int
+    logout_deliveries: int
+
+
+class Retention:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def prune(self, now: datetime | None = None) -> Pruned:
+        """Delete what can no longer be used, in one transaction."""
+        now = now or utcnow()
+        stale = now - STALE_AFTER
+        with self._db.transaction() as session:
+            tokens = _deleted(
+                session,
+                delete(Token).where(
+                    Token.access_expires_at < now,
+                    or_(Token.refresh_expires_at.is_(None), Token.refresh_expires_at < now),
+                ),
+            )
+            grants = _deleted(
+                session,
+                delete(Grant).where(
+                    or_(
+                        Grant.expires_at < now,
+                        Grant.revoked_at < stale,
+                        and_(Grant.created_at < stale, ~exists().where(Token.grant_id == Grant.id)),
+                    )
+                ),
+            )
+            deliveries = _deleted(
+                session,
+                delete(LogoutDelivery).where(
+                    LogoutDelivery.status.in_(SETTLED_DELIVERIES),
+                    LogoutDelivery.created_at < now - DELIVERIES_KEPT,
+                ),
+            )
+        return Pruned(tokens=tokens, grants=grants, logout_deliveries=deliveries)
+
+
+def _deleted(session: Session, statement: Delete) -> int:
+    """Run a DELETE and return how many rows it removed."""
+    return int(cast(CursorResult[Any], session.execute(statement)).rowcount)
