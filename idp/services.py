@@ -8,12 +8,17 @@ start-up (:meth:`Services.warm`), before any request thread can race to build on
 
 Who depends on whom (arrows point down; nobody reaches through a service to another's parts):
 
-    flow, steps, endpoints, registration        (idp.oauth: the protocol)
-      sso, consents, company_logins, portals, tokens, id_tokens, keys, claims, subjects
-    accounts, sign_in, identity_checks, agreements, people, entities, admins, sms, audit
-                                                 (idp.identity: the rules)
-    db, redis, sessions, throttle, console_sessions, verification_failures
-                                                 (idp.models, idp.store: persistence)
+    flow, steps, endpoints, end_session, clients, retention         (idp.oauth: the protocol)
+      sso, consents, company_logins, portals, codes, interactions,
+      tokens, id_tokens, claims, subjects, keys, backchannel, metadata
+    accounts, sign_in, recovery, keeping_current, registration,     (idp.identity: the rules)
+      identity_checks, agreements, people, entities, company_members,
+      admins, sms, audit, disclosures, installation, resealing, verifier
+    db, redis, sessions, throttle, console_sessions,                (idp.models, idp.store)
+      verification_failures
+
+``accounts`` needs ``sso.end_everything`` (ending sessions and telling portals is protocol
+work): it receives it as a callable, so the identity layer imports nothing above it.
 """
 
 from __future__ import annotations

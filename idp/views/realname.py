@@ -22,16 +22,8 @@ from idp.identity.people import SECOND_AUTHORITY_ELEMENTS, Application, Checked
 from idp.identity.sms import SmsUnavailable
 from idp.identity.verifiers import Result
 from idp.models import Account
-from idp.views.labels import ACCOUNT_STATUS_LABELS, ID_TYPE_LABELS, label
-from idp.views.labels import CHECK_LABELS as CHECK_LABELS
-from idp.views.labels import LEVEL_LABELS as LEVEL_LABELS
-from idp.views.labels import RESULT_LABELS as RESULT_LABELS
-from idp.views.labels import USER_TYPE_LABELS as USER_TYPE_LABELS
-from idp.views.labels import level_label as level_label
+from idp.views.labels import ID_TYPE_LABELS, label
 from idp.views.web import services
-
-# The labels moved to idp.views.labels; the names stay here for the pages that import them.
-STATUS_LABELS = ACCOUNT_STATUS_LABELS
 
 # (field, error code) -> message. Codes come from idp.identity (documents, password_policy,
 # people) and from the SMS code store.

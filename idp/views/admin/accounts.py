@@ -29,10 +29,16 @@ from werkzeug.wrappers import Response
 from idp.identity import documents
 from idp.models import Account
 from idp.models.base import utcnow
-from idp.views import realname
 from idp.views.account import shown_time
 from idp.views.admin.auth import audit, console_required, notify, read_reason, read_text
-from idp.views.labels import ROLE_LABELS
+from idp.views.labels import (
+    ACCOUNT_STATUS_LABELS,
+    CHECK_LABELS,
+    ID_TYPE_LABELS,
+    RESULT_LABELS,
+    ROLE_LABELS,
+    USER_TYPE_LABELS,
+)
 from idp.views.web import services
 
 bp = Blueprint("admin_accounts", __name__, url_prefix="/admin/accounts")
@@ -133,16 +139,16 @@ def _view(account: Account) -> dict[str, Any]:
         "account": account,
         "masked": profile.masked,
         "id_type": account.id_type,
-        "id_type_label": str(realname.ID_TYPE_LABELS.get(account.id_type or "", "")),
-        "status_label": str(realname.STATUS_LABELS.get(account.status, account.status)),
-        "user_type_label": str(realname.USER_TYPE_LABELS.get(account.user_type, account.user_type)),
+        "id_type_label": str(ID_TYPE_LABELS.get(account.id_type or "", "")),
+        "status_label": str(ACCOUNT_STATUS_LABELS.get(account.status, account.status)),
+        "user_type_label": str(USER_TYPE_LABELS.get(account.user_type, account.user_type)),
         "created": _time(account.created_at),
         "verified": _time(account.verified_at),
         "evidence": [
             {
                 "check": row.check,
-                "check_label": str(realname.CHECK_LABELS.get(row.check, row.check)),
-                "result_label": str(realname.RESULT_LABELS.get(row.result, row.result)),
+                "check_label": str(CHECK_LABELS.get(row.check, row.check)),
+                "result_label": str(RESULT_LABELS.get(row.result, row.result)),
                 "source": row.source,
                 "elements": row.elements,
                 "result": row.result,

@@ -176,15 +176,30 @@ def publish_page(kind: str) -> Answer:
     return _render_publish(found, Draft(text=current[-1].text if current else ""))
 
 
-@bp.post("/<kind>/preview")
-@console_required(write=True)
-def preview(kind: str) -> Answer:
+@dataclass
+class Submitted:
+    kind: AgreementKind
+    draft: Draft
+
+
+def _submitted(kind: str) -> Submitted | Answer:
+    """The kind and the submitted draft, or the answer when either is not usable."""
     found = services().agreements.find_kind(kind)
     if found is None:
         return _no_kind()
     draft = _read_draft()
     if draft.errors:
         return _render_publish(found, draft, status=400)
+    return Submitted(found, draft)
+
+
+@bp.post("/<kind>/preview")
+@console_required(write=True)
+def preview(kind: str) -> Answer:
+    submitted = _submitted(kind)
+    if not isinstance(submitted, Submitted):
+        return submitted
+    found, draft = submitted.kind, submitted.draft
     shown = _preview(found, draft)
     if shown is None:
         return _render_publish(found, draft, status=400)
@@ -195,12 +210,10 @@ def preview(kind: str) -> Answer:
 @console_required(write=True)
 def publish(kind: str) -> Answer:
     """Publish exactly the previewed text, as the previewed version number."""
-    found = services().agreements.find_kind(kind)
-    if found is None:
-        return _no_kind()
-    draft = _read_draft()
-    if draft.errors:
-        return _render_publish(found, draft, status=400)
+    submitted = _submitted(kind)
+    if not isinstance(submitted, Submitted):
+        return submitted
+    found, draft = submitted.kind, submitted.draft
     try:
         version = services().agreements.publish_previewed(
             kind=found.kind,

@@ -12,8 +12,11 @@ The pages only turn forms into values and outcomes into pages: the step engine
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flask import Blueprint
 
+from idp.oauth.steps import StepContext
 from idp.views.interaction import agreement, choose, consent, login, verify
 from idp.views.interaction.common import Answer, StepPage, continue_to, expired, opened
 from idp.views.web import services
@@ -38,69 +41,29 @@ def show(interaction_id: str) -> Answer:
     return PAGES[ctx.interaction.step].render(ctx)
 
 
-def _submit(interaction_id: str, step: str) -> Answer:
-    ctx = opened(interaction_id)
-    if ctx is None or ctx.interaction.step != step:
-        return expired()
-    return PAGES[step].submit(ctx)
+def _at(step: str, handle: Callable[[StepContext], Answer]) -> Callable[[str], Answer]:
+    """A view for one form of ``step``: the interaction must be this browser's and at ``step``."""
+
+    def view(interaction_id: str) -> Answer:
+        ctx = opened(interaction_id)
+        if ctx is None or ctx.interaction.step != step:
+            return expired()
+        return handle(ctx)
+
+    return view
 
 
-@bp.post("/<interaction_id>/login", endpoint="login")
-def login_submit(interaction_id: str) -> Answer:
-    return _submit(interaction_id, "login")
-
-
-@bp.post("/<interaction_id>/agreement", endpoint="agreement")
-def agreement_submit(interaction_id: str) -> Answer:
-    return _submit(interaction_id, "agreement")
-
-
-@bp.post("/<interaction_id>/verify", endpoint="verify")
-def verify_submit(interaction_id: str) -> Answer:
-    return _submit(interaction_id, "verify")
-
-
-@bp.post("/<interaction_id>/choose", endpoint="choose")
-def choose_submit(interaction_id: str) -> Answer:
-    return _submit(interaction_id, "choose")
-
-
-@bp.post("/<interaction_id>/consent", endpoint="consent")
-def consent_submit(interaction_id: str) -> Answer:
-    return _submit(interaction_id, "consent")
-
-
-# The login step's other forms: by phone number and SMS code, and registration.
-@bp.get("/<interaction_id>/login/sms")
-def sms_login_page(interaction_id: str) -> Answer:
-    ctx = opened(interaction_id)
-    if ctx is None or ctx.interaction.step != "login":
-        return expired()
-    return login.render_sms(ctx)
-
-
-@bp.post("/<interaction_id>/login/sms")
-def sms_login(interaction_id: str) -> Answer:
-    ctx = opened(interaction_id)
-    if ctx is None or ctx.interaction.step != "login":
-        return expired()
-    return login.submit_sms(ctx)
-
-
-@bp.get("/<interaction_id>/register")
-def register_page(interaction_id: str) -> Answer:
-    ctx = opened(interaction_id)
-    if ctx is None or ctx.interaction.step != "login":
-        return expired()
-    return login.render_register(ctx)
-
-
-@bp.post("/<interaction_id>/register")
-def register(interaction_id: str) -> Answer:
-    ctx = opened(interaction_id)
-    if ctx is None or ctx.interaction.step != "login":
-        return expired()
-    return login.submit_register(ctx)
+# Each step's form posts to its own URL: (rule, endpoint, method, step, handler). The login step
+# also has the forms by phone number and SMS code, and registration.
+FORMS: list[tuple[str, str, str, str, Callable[[StepContext], Answer]]] = [
+    *((f"/{step}", step, "POST", step, page.submit) for step, page in PAGES.items()),
+    ("/login/sms", "sms_login_page", "GET", "login", login.render_sms),
+    ("/login/sms", "sms_login", "POST", "login", login.submit_sms),
+    ("/register", "register_page", "GET", "login", login.render_register),
+    ("/register", "register", "POST", "login", login.submit_register),
+]
+for rule, endpoint, method, step, handle in FORMS:
+    bp.add_url_rule(f"/<interaction_id>{rule}", endpoint, _at(step, handle), methods=[method])
 
 
 @bp.post("/<interaction_id>/abort")

@@ -8,6 +8,7 @@ from flask import render_template, request, url_for
 from idp.oauth.steps import Retry, StepContext
 from idp.views import realname
 from idp.views.interaction.common import Answer, advance, expired
+from idp.views.labels import level_label
 from idp.views.web import services
 
 
@@ -24,8 +25,8 @@ class VerifyPage:
             client_name=ctx.interaction.client_name,
             action_url=url,
             cancel_url=url,
-            current_level=realname.level_label(account.verification_level),
-            required_level=realname.level_label(target) if target else None,
+            current_level=level_label(account.verification_level),
+            required_level=level_label(target) if target else None,
             options=realname.verification_options(account, target),
             **state.context(),
         ), state.status
