@@ -51,16 +51,18 @@ from idp.models.base import Database
 from idp.oauth import claims as claims_module
 from idp.oauth.backchannel import BackchannelDispatcher
 from idp.oauth.clients import ClientRegistry, RegistryPolicy
+from idp.oauth.codes import AuthorizationCodes
 from idp.oauth.company_logins import CompanyLogins
 from idp.oauth.consents import Consents
 from idp.oauth.discovery import metadata
 from idp.oauth.end_session import EndSession
 from idp.oauth.endpoints import TokenEndpoints
-from idp.oauth.flow import AuthorizationCodes, AuthorizationFlow
+from idp.oauth.flow import AuthorizationFlow
 from idp.oauth.id_token import IdTokenFactory
 from idp.oauth.interaction import InteractionStore
 from idp.oauth.keys import KeyRing
 from idp.oauth.portals import Portals
+from idp.oauth.registration import DynamicRegistration
 from idp.oauth.retention import Retention
 from idp.oauth.sso import SingleSignOn
 from idp.oauth.steps import (
@@ -228,7 +230,14 @@ class Services:
 
     @cached
     def accounts(self) -> AccountLifecycle:
-        return AccountLifecycle(self.db, self.passwords, self.audit, self.sso.end_everything)
+        return AccountLifecycle(
+            self.db,
+            self.passwords,
+            self.audit,
+            self.sso.end_everything,
+            sign_in=self.sign_in,
+            entities=self.entities,
+        )
 
     @cached
     def keeping_current(self) -> KeepingCurrent:
@@ -274,6 +283,11 @@ class Services:
         return ClientRegistry(
             self.db, RegistryPolicy.from_config(self.config, self.sensitive_claims)
         )
+
+    @cached
+    def dynamic_registration(self) -> DynamicRegistration:
+        """RFC 7591/7592 over the portal rules (``clients``)."""
+        return DynamicRegistration(self.clients, self.issuer)
 
     @cached
     def tokens(self) -> TokenService:
@@ -325,7 +339,7 @@ class Services:
 
     @cached
     def company_logins(self) -> CompanyLogins:
-        return CompanyLogins(self.db, self.entities, self.agreements, self.tokens)
+        return CompanyLogins(self.entities, self.agreements, self.tokens)
 
     @cached
     def codes(self) -> AuthorizationCodes:
@@ -358,7 +372,8 @@ class Services:
 
     @cached
     def steps(self) -> StepEngine:
-        """The interaction's steps, in the order the flow may ask for them."""
+        """The interaction's steps (``authorize.next_step`` decides which comes when); each has
+        its page in ``idp.views.interaction.PAGES``."""
         return StepEngine(
             self.flow,
             self.interactions,

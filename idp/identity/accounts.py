@@ -23,57 +23,67 @@ the grants an account holds.
 from __future__ import annotations
 
 from collections.abc import Callable
-
-from sqlalchemy import or_, select
+from dataclasses import dataclass
 
 from idp.identity.audit import Audit
+from idp.identity.entities import Entities
+from idp.identity.login import LoginResult, SignIn
 from idp.identity.passwords import Passwords
-from idp.models import Account, Grant
+from idp.models import Account
 from idp.models.base import Database, utcnow
 
 EndEverything = Callable[[Account, str], None]
 
 
+@dataclass
+class Cancellation:
+    """A cancellation asked for by the person: ``done``, or refused because the account is the
+    legal representative of an open company (``represents_company``) or the password was not
+    right (``login``: why, as every login form answers it)."""
+
+    done: bool = False
+    represents_company: bool = False
+    login: LoginResult | None = None
+
+
 class AccountLifecycle:
     def __init__(
-        self, db: Database, passwords: Passwords, audit: Audit, end_everything: EndEverything
+        self,
+        db: Database,
+        passwords: Passwords,
+        audit: Audit,
+        end_everything: EndEverything,
+        *,
+        sign_in: SignIn,
+        entities: Entities,
     ) -> None:
         self._db = db
         self._passwords = passwords
         self._audit = audit
         self._end_everything = end_everything
+        self._sign_in = sign_in
+        self._entities = entities
 
-    def find(self, account_id: str) -> Account | None:
-        return self._db.session.get(Account, account_id)
-
-    def find_by_id_or_subject(self, text: str) -> Account | None:
-        """The account whose id or ``sub`` is exactly ``text``."""
-        return self._db.session.scalar(
-            select(Account).where(or_(Account.id == text, Account.subject == text))
-        )
-
-    def id_of_subject(self, subject: str) -> str | None:
-        """The id of the account whose ``sub`` is ``subject``, when ``subject`` is not itself
-        an account id; None otherwise (an id, or a ``sub`` nobody has)."""
-        account = self._db.session.scalar(
-            select(Account).where(Account.subject == subject, Account.id != subject)
-        )
-        return account.id if account is not None else None
-
-    def active_grants(self, account_id: str, limit: int = 100) -> list[Grant]:
-        """The account's grants that are neither revoked nor expired, newest first."""
-        return list(
-            self._db.session.scalars(
-                select(Grant)
-                .where(
-                    Grant.account_id == account_id,
-                    Grant.revoked_at.is_(None),
-                    Grant.expires_at > utcnow(),
-                )
-                .order_by(Grant.created_at.desc())
-                .limit(limit)
+    def cancel_with_password(
+        self, account: Account, password: str, ip_address: str | None
+    ) -> Cancellation:
+        """Clause 8, asked for by the person: refused while they are the legal representative
+        of a company that is not cancelled (it must not be left without one), and only with
+        their password (counted in the login throttle; a failure is audited)."""
+        if self._entities.represents_open_company(account.id):
+            return Cancellation(represents_company=True)
+        result = self._sign_in.confirm_password(account, password, ip_address or "")
+        if result.account is None or result.account.id != account.id:
+            self._audit(
+                "account_cancel_failed",
+                actor=account.id,
+                account_id=account.id,
+                ip_address=ip_address,
+                details={"reason": result.failure},
             )
-        )
+            return Cancellation(login=result)
+        self.cancel(account)
+        return Cancellation(done=True)
 
     def suspend(self, account: Account, reason: str, actor: str) -> None:
         with self._db.transaction() as session:

@@ -1,4 +1,5 @@
-"""Password login with throttling: one answer for wrong passwords and unknown accounts.
+"""Signing in: a password, an SMS code, or the password re-entered before a change, behind
+the failed-login throttle, with one answer for wrong secrets and unknown accounts.
 
 NIST SP 800-63B 5.2.2 (limit consecutive failures), OWASP Authentication Cheat Sheet (generic
 error messages, equal timing).

@@ -222,6 +222,14 @@ class People:
     def by_id(self, account_id: str) -> Account | None:
         return self.db.session.get(Account, account_id)
 
+    def id_of_subject(self, subject: str) -> str | None:
+        """The id of the account whose ``sub`` is ``subject``, when ``subject`` is not itself
+        an account id; None otherwise (an id, or a ``sub`` nobody has)."""
+        account = self.db.session.scalar(
+            select(Account).where(Account.subject == subject, Account.id != subject)
+        )
+        return account.id if account is not None else None
+
     def find(self, reference: str) -> Account | None:
         """The account ``reference`` names exactly, as an operator names one: its id, its
         subject identifier, or what a person types as username (``find_by_identifier``: a

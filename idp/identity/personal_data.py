@@ -46,7 +46,7 @@ class PersonalDataError(IdpError, RuntimeError):
     status = 500
 
     def __init__(self, detail: str) -> None:
-        super().__init__(detail=detail, public_message=detail)
+        super().__init__(detail=detail)
 
 
 def _b64decode(value: str) -> bytes:

@@ -15,7 +15,6 @@ from __future__ import annotations
 from idp.identity.agreements import Agreements
 from idp.identity.entities import Entities, Option
 from idp.models import Account, Client, Grant
-from idp.models.base import Database
 from idp.oauth.authorize import AuthorizationRequest
 from idp.oauth.tokens import TokenService
 
@@ -27,10 +26,7 @@ def required_matters(request: AuthorizationRequest, client: Client) -> list[str]
 
 
 class CompanyLogins:
-    def __init__(
-        self, db: Database, entities: Entities, agreements: Agreements, tokens: TokenService
-    ) -> None:
-        self._db = db
+    def __init__(self, entities: Entities, agreements: Agreements, tokens: TokenService) -> None:
         self._entities = entities
         self._agreements = agreements
         self._tokens = tokens
@@ -74,9 +70,5 @@ class CompanyLogins:
             return False
         snapshot = {**(grant.delegation or {}), **current.claim()}
         if snapshot != grant.delegation:
-            with self._db.transaction() as session:
-                row = session.get(Grant, grant.id)
-                assert row is not None
-                row.delegation = snapshot
-            grant.delegation = snapshot
+            self._tokens.set_delegation(grant, snapshot)
         return True

@@ -21,7 +21,6 @@ from idp.oauth.logout import EndSessionRequest, validate_end_session
 from idp.oauth.portals import Portals
 from idp.oauth.sso import SingleSignOn
 from idp.oauth.subjects import Subjects
-from idp.store import ShortLivedStore
 
 CONFIRMATION_TTL = 600
 MAX_CONFIRMATION_LENGTH = 64
@@ -51,7 +50,7 @@ class EndSession:
         self._keys = keys
         self._sso = sso
         self._subjects = subjects
-        self._confirmations = ShortLivedStore(redis_client, "logout-confirmation")
+        self._redis = redis_client
 
     def validate(self, params: dict[str, list[str]]) -> EndSessionRequest:
         """Raises InvalidLogoutRequest."""
@@ -70,16 +69,25 @@ class EndSession:
         if end.trusted and end.hint_subject == seen_as and end.hint_sid == session.sid:
             return Decision("end")
         confirmation = secrets.token_urlsafe(24)
-        self._confirmations.put(confirmation, {"sid": session.sid}, ttl=CONFIRMATION_TTL)
+        self._redis.set(_key(confirmation), session.sid, ex=CONFIRMATION_TTL)
         return Decision("confirm", confirmation)
 
     def confirmed(self, confirmation: str, session_id: str | None) -> bool:
         """Take the confirmation (single use): True when it was shown for this session."""
         if not confirmation or len(confirmation) > MAX_CONFIRMATION_LENGTH:
             return False
-        expected, _memo = self._confirmations.consume(confirmation)
+        expected = self._redis.getdel(_key(confirmation))
         session, _account = self._sso.current(session_id)
-        return session is not None and expected is not None and expected["sid"] == session.sid
+        return (
+            session is not None
+            and isinstance(expected, bytes)
+            and secrets.compare_digest(expected.decode(), session.sid)
+        )
 
     def end(self, session_id: str | None, ip_address: str | None) -> None:
         self._sso.end(session_id, ip_address=ip_address)
+
+
+def _key(confirmation: str) -> str:
+    """The confirmation's key; its value is the ``sid`` of the session it was shown for."""
+    return f"idp:logout-confirmation:{confirmation}"

@@ -16,8 +16,8 @@ from idp.identity.audit import Audit
 from idp.identity.disclosures import DisclosureLog
 from idp.oauth.claims import ClaimReleaser
 from idp.oauth.client_auth import PrivateKeyJWT
+from idp.oauth.codes import AuthorizationCodes
 from idp.oauth.company_logins import CompanyLogins
-from idp.oauth.flow import AuthorizationCodes
 from idp.oauth.grants import (
     AuthorizationCodeGrant,
     OpenIDTokenExtension,

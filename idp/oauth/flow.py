@@ -10,11 +10,8 @@ through :meth:`AuthorizationFlow.proceed`, which decides the next step or issues
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import replace
 from typing import Any
-
-import redis
 
 from idp.identity import levels
 from idp.identity.agreements import Agreements
@@ -26,6 +23,7 @@ from idp.oauth import authorize, responses
 from idp.oauth import claims as claims_module
 from idp.oauth import consent as consent_policy
 from idp.oauth.authorize import AuthorizationRequest, Progress
+from idp.oauth.codes import AuthorizationCodes
 from idp.oauth.company_logins import CompanyLogins, required_matters
 from idp.oauth.consents import Consents
 from idp.oauth.errors import AccessDeniedError, OAuth2Error
@@ -36,10 +34,7 @@ from idp.oauth.responses import AuthorizationResponse
 from idp.oauth.sso import SingleSignOn
 from idp.oauth.subjects import Subjects
 from idp.oauth.tokens import TokenService
-from idp.store import ShortLivedStore
 from idp.store.sessions import LoginSession
-
-MAX_CODE_LENGTH = 256
 
 
 def login_acr(request: AuthorizationRequest, account: Account) -> str:
@@ -53,27 +48,6 @@ def login_acr(request: AuthorizationRequest, account: Account) -> str:
         if (level := levels.from_acr(value)) and levels.at_least(account.verification_level, level)
     ]
     return max(met)[1] if met else account.acr
-
-
-class AuthorizationCodes:
-    """Codes in Redis (``idp:code:<sha256>``): single use, and a second redemption is told who
-    the first one was (the grant to revoke: RFC 6749 4.1.2, RFC 9700 4.2.4)."""
-
-    def __init__(self, redis_client: redis.Redis, ttl: int, reuse_memory: int) -> None:
-        self._store = ShortLivedStore(redis_client, "code", hash_ids=True)
-        self._ttl = ttl
-        self._reuse_memory = reuse_memory
-
-    def issue(self, payload: dict[str, Any]) -> str:
-        code = secrets.token_urlsafe(32)  # 256 bits (RFC 6749 10.10 asks for at least 128)
-        self._store.put(code, payload, ttl=self._ttl)
-        return code
-
-    def consume(self, code: str) -> tuple[dict[str, Any] | None, str | None]:
-        """``(payload, None)`` the first time; ``(None, grant_id)`` for a reused code."""
-        if not code or len(code) > MAX_CODE_LENGTH:
-            return None, None
-        return self._store.consume(code, remember_field="grant_id", remember_ttl=self._reuse_memory)
 
 
 class AuthorizationFlow:

@@ -11,6 +11,8 @@ instead of recorded twice. Continuing parks a new interaction under a new id.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import redis
@@ -19,6 +21,9 @@ from idp.oauth.authorize import AuthorizationRequest, Progress
 from idp.store import ShortLivedStore
 
 MAX_ID_LENGTH = 64
+# How long a page may hold an interaction for work it records before the step decides (a
+# step-up check with the authority's timeout and retries); released at once when done.
+HOLD_SECONDS = 60
 
 
 @dataclass
@@ -38,6 +43,7 @@ class InteractionStore:
     """``park`` / ``load`` / ``claim`` for parked authorization requests."""
 
     def __init__(self, redis_client: redis.Redis, ttl: int) -> None:
+        self._redis = redis_client
         self._store = ShortLivedStore(redis_client, "interaction")
         self._ttl = ttl
 
@@ -89,3 +95,15 @@ class InteractionStore:
     def claim(self, interaction: Interaction) -> bool:
         """Take the interaction's current step for this request alone (atomic, single use)."""
         return self._store.consume(interaction.id)[0] is not None
+
+    @contextmanager
+    def held(self, interaction: Interaction) -> Iterator[bool]:
+        """Hold the interaction for this request alone, without taking it (``SET NX``): True
+        when held, False when another request holds it."""
+        key = self._store.key(interaction.id) + ":held"
+        holding = bool(self._redis.set(key, "1", nx=True, ex=HOLD_SECONDS))
+        try:
+            yield holding
+        finally:
+            if holding:
+                self._redis.delete(key)

@@ -1,4 +1,4 @@
-"""Looking portals (clients) up: the one place the protocol layer reads the ``clients`` table.
+"""Looking portals (clients) up for a request: an active portal by ``client_id``, display names.
 
 Administering portals (metadata rules, secrets, dynamic registration) is ``idp.oauth.clients``.
 """

@@ -190,15 +190,13 @@ def client_information(
 class DynamicRegistration:
     """The registration endpoint and the client configuration endpoint, framework-neutral."""
 
-    def __init__(
-        self, registry: ClientRegistry, issuer: str, ip_address: str | None = None
-    ) -> None:
+    def __init__(self, registry: ClientRegistry, issuer: str) -> None:
         self.registry = registry
         self.issuer = issuer
-        self.ip_address = ip_address
 
-    def _actor(self, actor_id: str) -> Actor:
-        return Actor(actor_id, "registration", self.ip_address)
+    @staticmethod
+    def _actor(actor_id: str, ip_address: str | None) -> Actor:
+        return Actor(actor_id, "registration", ip_address)
 
     def initial_access(self, token: str | None) -> InitialAccessToken:
         """RFC 7591 3: the initial access token, usable (uses left, not expired), else 401."""
@@ -214,7 +212,9 @@ class DynamicRegistration:
             raise invalid_token()
         return granted
 
-    def register(self, body: Any, initial_access_token: str | None) -> dict[str, Any]:
+    def register(
+        self, body: Any, initial_access_token: str | None, *, ip_address: str | None = None
+    ) -> dict[str, Any]:
         """RFC 7591 3.1: validate, take one use of the initial access token, register."""
         granted = self.initial_access(initial_access_token)
         token = initial_access_token or ""  # initial_access refused an empty one
@@ -223,7 +223,7 @@ class DynamicRegistration:
         try:
             outcome = self.registry.create(
                 data,
-                actor=self._actor(f"initial-access-token:{granted.id}"),
+                actor=self._actor(f"initial-access-token:{granted.id}", ip_address),
                 registration_access_token=registration_token,
                 session_hook=lambda session: self.registry.take_initial_access_token_use(
                     session, token
@@ -260,7 +260,9 @@ class DynamicRegistration:
         renewed = self.registry.renew_registration_token(client)
         return client_information(client, issuer=self.issuer, registration_access_token=renewed)
 
-    def update(self, client_id: str, token: str | None, body: Any) -> dict[str, Any]:
+    def update(
+        self, client_id: str, token: str | None, body: Any, *, ip_address: str | None = None
+    ) -> dict[str, Any]:
         """RFC 7592 2.2: the body replaces the registration; omitted fields are cleared (back
         to their defaults). ``client_id`` must be given and match; a ``client_secret``, when
         given, must be the current one."""
@@ -287,7 +289,9 @@ class DynamicRegistration:
         if levels.rank(full.get(RAISE_ONLY)) < levels.rank(kept):
             full[RAISE_ONLY] = kept
         try:
-            outcome = self.registry.update(client_id, full, actor=self._actor(client_id))
+            outcome = self.registry.update(
+                client_id, full, actor=self._actor(client_id, ip_address)
+            )
         except InvalidMetadata as exc:
             raise _metadata_error(exc.errors) from None
         except ClientNotFound:
@@ -300,10 +304,10 @@ class DynamicRegistration:
             client_secret=outcome.client_secret,
         )
 
-    def delete(self, client_id: str, token: str | None) -> None:
+    def delete(self, client_id: str, token: str | None, *, ip_address: str | None = None) -> None:
         """RFC 7592 2.3: the registration, its secret, its token and its grants are gone."""
         self.access(client_id, token)
         try:
-            self.registry.delete(client_id, actor=self._actor(client_id))
+            self.registry.delete(client_id, actor=self._actor(client_id, ip_address))
         except ClientNotFound:
             raise invalid_token() from None

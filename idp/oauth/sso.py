@@ -4,8 +4,8 @@ RP-Initiated Logout 1.0 and Back-Channel Logout 1.0).
 - A login starts a new session under a fresh id (no session fixation); a session the browser
   already had ends first, like a logout, so a new login always gets a new ``sid``.
 - A session is *current* only while it lives in Redis, its account is active and the account's
-  ``security_stamp`` is unchanged (a password reset, a suspension or an identity correction
-  bumps it and so ends every session at once).
+  ``security_stamp`` is unchanged (a password reset or a suspension bumps it, and so ends
+  every session at once).
 - Ending a session revokes the grants issued in it and writes one back-channel delivery per
   portal of the session, under the ``sub`` that portal knows (pairwise or public), in one
   transaction; the dispatcher (``idp.oauth.backchannel``) delivers them.
@@ -15,11 +15,9 @@ RP-Initiated Logout 1.0 and Back-Channel Logout 1.0).
 
 from __future__ import annotations
 
-from sqlalchemy import select, update
-
 from idp.identity.audit import Audit
-from idp.models import Account, Client, Grant
-from idp.models.base import Database, utcnow
+from idp.models import Account, Client
+from idp.models.base import Database
 from idp.oauth.backchannel import BackchannelDispatcher
 from idp.oauth.subjects import Subjects
 from idp.oauth.tokens import TokenService
@@ -59,9 +57,6 @@ class SingleSignOn:
             self._sessions.destroy(session_id)
             return None, None
         return session, account
-
-    def current_account(self, session_id: str | None) -> Account | None:
-        return self.current(session_id)[1]
 
     def sessions_of(self, account_id: str) -> list[LoginSession]:
         return self._sessions.list_for(account_id)
@@ -166,12 +161,7 @@ class SingleSignOn:
                             reason=reason,
                         )
             # Portals holding tokens outside any live session (refresh tokens) hear by `sub`.
-            holders = db_session.scalars(
-                select(Grant.client_id)
-                .where(Grant.account_id == account.id, Grant.revoked_at.is_(None))
-                .distinct()
-            ).all()
-            for client_id in holders:
+            for client_id in self._tokens.clients_holding_grants(db_session, account.id):
                 client = db_session.get(Client, client_id)
                 if client is not None and client_id not in notified:
                     self._backchannel.enqueue(
@@ -181,9 +171,5 @@ class SingleSignOn:
                         sid=None,
                         reason=reason,
                     )
-            db_session.execute(
-                update(Grant)
-                .where(Grant.account_id == account.id, Grant.revoked_at.is_(None))
-                .values(revoked_at=utcnow(), revoked_reason=reason)
-            )
+            self._tokens.revoke_grants_of_account(db_session, account.id, reason)
         self._backchannel.wake()

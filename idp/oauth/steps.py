@@ -1,27 +1,31 @@
 """The step engine of the interaction: one ordered table of steps, one place that completes
 them (STYLE.md 7; node-oidc-provider's prompts).
 
-Each step (``login``, ``agreement``, ``verify``, ``choose``, ``consent``) is a small handler:
-``show`` tells what its page needs, ``submit`` turns the values a form carried into an
-*outcome*. It decides, and writes nothing. :meth:`StepEngine.submit` then does, in this order
-and for every step alike:
+Each step (``login``, ``agreement``, ``verify``, ``choose``, ``consent``) is a small handler
+whose ``submit`` turns the values a form carried into an *outcome*: it decides, and writes
+nothing. :meth:`StepEngine.submit` then does, in this order and for every step alike:
 
 1. checks that the interaction is at this step (else the form is stale: ``Expired``);
 2. for an outcome that ends the step, **claims** the interaction (atomic, single use), so a
    form replayed or submitted twice at once is refused instead of recorded twice;
 3. starts the SSO session a login step asks for (the browser's previous one ends first);
 4. **records** what the step decided (a consent, an agreement acceptance);
-5. writes the step's **audit** events;
+5. writes the step's **audit** events, when the record was written;
 6. notes the step in the interaction's progress and **continues**: the next step, or the
    response to the portal (``AuthorizationFlow.proceed``).
 
 The current account is carried by the :class:`StepContext`, read once per request from the SSO
-session; a step that needs it and finds none sends the person back to the login.
+session; a step that needs it and finds none sends the person back to the login. Two pages do
+something before the step can decide, and it is recorded where it happens: a registration (the
+account) and a step-up check (its evidence, ``IdentityChecks``); the step-up page runs its check
+under :meth:`StepEngine.exclusive`, so the same form submitted twice at once asks the authority
+once.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -39,17 +43,15 @@ from idp.oauth.flow import AuthorizationFlow
 from idp.oauth.interaction import Interaction, InteractionStore
 from idp.oauth.responses import AuthorizationResponse
 from idp.oauth.sso import SingleSignOn
-from idp.store.sessions import LoginSession
 
 
 @dataclass
 class StepContext:
-    """One request to an interaction: the interaction, the browser's SSO session (if any) and
-    its account."""
+    """One request to an interaction: the interaction, the browser's SSO session cookie and the
+    account of that session while it is current (None otherwise)."""
 
     interaction: Interaction
     session_id: str | None
-    session: LoginSession | None
     account: Account | None
     ip_address: str | None = None
     user_agent: str | None = None
@@ -77,12 +79,14 @@ class NewLogin:
 
 @dataclass
 class Completed:
-    """The step is done. The engine claims the interaction, starts ``login``, runs
-    ``record``, writes ``audit`` (action, details) as the account, sets ``progress``, and
+    """The step is done. The engine claims the interaction, starts ``login``, runs ``record``
+    (True when it wrote the evidence; False when what it records no longer holds, e.g. a newer
+    agreement version came into force meanwhile: then nothing is audited and the flow asks
+    again), writes ``audit`` (action, details) as the account, sets ``progress``, and
     continues."""
 
     login: NewLogin | None = None
-    record: Callable[[], object] | None = None
+    record: Callable[[], bool] | None = None
     audit: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     progress: dict[str, Any] = field(default_factory=dict)
 
@@ -97,11 +101,10 @@ class Declined:
 @dataclass
 class Retry:
     """The form cannot be accepted as it is: show the step again. ``problem`` names why;
-    ``detail`` carries what the message needs (a ``LoginResult``, a wait, ...)."""
+    ``detail`` carries what the message needs (a ``LoginResult``)."""
 
     problem: str
     detail: Any = None
-    status: int = 400
 
 
 @dataclass
@@ -130,7 +133,6 @@ class Continuation:
 
 class Step(Protocol):
     name: str
-    needs_account: bool
 
     def submit(self, ctx: StepContext, values: Mapping[str, Any]) -> Outcome: ...
 
@@ -143,7 +145,6 @@ class LoginStep:
     (``values["method"]`` = ``password`` | ``sms`` | ``registered``)."""
 
     name = "login"
-    needs_account = False
 
     def __init__(self, sign_in: SignIn) -> None:
         self._sign_in = sign_in
@@ -175,7 +176,6 @@ class AgreementStep:
     """Agreement acceptance as part of login; declining ends the login."""
 
     name = "agreement"
-    needs_account = True
 
     def __init__(self, agreements: Agreements) -> None:
         self._agreements = agreements
@@ -190,7 +190,8 @@ class AgreementStep:
         if values.get("decision") != "approve":
             return Expired()
         account = ctx.account
-        assert account is not None
+        if account is None:
+            return BackToLogin()
         requirement = self.show(ctx)
         version_id = values.get("version_id", "")
         if requirement is None or requirement.version.id != version_id:
@@ -199,15 +200,20 @@ class AgreementStep:
         if requirement.mode == "accept" and not values.get("accepted"):
             return Retry("not_ticked")
         accepted = requirement.mode == "accept"
-        return Completed(
-            record=lambda: self._agreements.record_pending(
+
+        def record() -> bool:
+            recorded = self._agreements.record_pending(
                 account.id,
                 account.user_type,
                 version_id,
                 client_id=ctx.client_id,
                 ip_address=ctx.ip_address,
                 user_agent=ctx.user_agent,
-            ),
+            )
+            return recorded is not None
+
+        return Completed(
+            record=record,
             audit=[
                 (
                     "agreement_accepted" if accepted else "agreement_notified",
@@ -220,10 +226,10 @@ class AgreementStep:
 class VerifyStep:
     """Step-up: a check that reaches the portal's level continues the login; giving up tells
     the portal ``unmet_authentication_requirements`` (OIDC Core 3.1.2.6). The check itself
-    (``IdentityChecks.verify``) is the page's: it records its own evidence."""
+    (``Registration.verify_identity``, then ``IdentityChecks``) is the page's, under
+    :meth:`StepEngine.exclusive`: it records its own evidence."""
 
     name = "verify"
-    needs_account = True
 
     def __init__(self, flow: AuthorizationFlow) -> None:
         self._flow = flow
@@ -239,6 +245,8 @@ class VerifyStep:
                     "The person could not verify their identity to the level the portal requires."
                 )
             )
+        if ctx.account is None:
+            return BackToLogin()
         reached = values.get("level")
         if reached is None or not levels.at_least(reached, self.show(ctx)):
             return Retry("below_level")
@@ -250,7 +258,6 @@ class ChooseStep:
     role) covers the portal's matters; ``acting_as`` is ``self`` or the company's id."""
 
     name = "choose"
-    needs_account = True
 
     def __init__(self, flow: AuthorizationFlow) -> None:
         self._flow = flow
@@ -260,6 +267,8 @@ class ChooseStep:
         return self._flow.acting_options(ctx.request, ctx.account)
 
     def submit(self, ctx: StepContext, values: Mapping[str, Any]) -> Outcome:
+        if ctx.account is None:
+            return BackToLogin()
         acting_as = values.get("acting_as", "")
         usable = {option.entity.id for option in self.show(ctx) if option.delegation is not None}
         if acting_as != "self" and acting_as not in usable:
@@ -272,7 +281,6 @@ class ConsentStep:
     own tick (PIPL article 29)."""
 
     name = "consent"
-    needs_account = True
 
     def __init__(self, consents: Consents) -> None:
         self._consents = consents
@@ -287,11 +295,17 @@ class ConsentStep:
         if decision != "approve":
             return Retry("invalid_decision")
         account = ctx.account
-        assert account is not None
+        if account is None:
+            return BackToLogin()
         claim_request = self.show(ctx)
         ticked = list(values.get("sensitive_claims") or [])
+
+        def record() -> bool:
+            self._consents.record(account.id, ctx.client_id, claim_request, ticked)
+            return True
+
         return Completed(
-            record=lambda: self._consents.record(account.id, ctx.client_id, claim_request, ticked),
+            record=record,
             audit=[
                 (
                     "consent_granted",
@@ -323,7 +337,6 @@ class StepEngine:
         self._interactions = interactions
         self._sso = sso
         self._audit = audit
-        # In the order the flow may ask for them (``authorize.next_step``).
         self.steps: dict[str, Step] = {step.name: step for step in steps}
 
     def open(
@@ -340,27 +353,23 @@ class StepEngine:
         interaction = self._interactions.load(interaction_id, binding)
         if interaction is None:
             return None
-        session, account = self._sso.current(session_id)
+        _session, account = self._sso.current(session_id)
         return StepContext(
-            interaction,
-            session_id if session is not None else None,
-            session,
-            account,
-            ip_address=ip_address,
-            user_agent=user_agent,
+            interaction, session_id, account, ip_address=ip_address, user_agent=user_agent
         )
+
+    @contextmanager
+    def exclusive(self, ctx: StepContext) -> Iterator[bool]:
+        """Hold the interaction while a page does what it records before the step decides (a
+        step-up check): True for the one request that holds it, False for a concurrent one."""
+        with self._interactions.held(ctx.interaction) as holding:
+            yield holding
 
     def submit(self, ctx: StepContext, name: str, values: Mapping[str, Any]) -> Continuation:
         step = self.steps.get(name)
         if step is None or ctx.interaction.step != name:
             return Continuation(None)
-        outcome: Outcome
-        if step.needs_account and ctx.account is None:
-            decision = values.get("decision")
-            outcome = step.submit(ctx, values) if decision == "deny" else BackToLogin()
-        else:
-            outcome = step.submit(ctx, values)
-        return self.complete(ctx, outcome)
+        return self.complete(ctx, step.submit(ctx, values))
 
     def complete(self, ctx: StepContext, outcome: Outcome) -> Continuation:
         """Claim, record, audit and continue: the one place every step ends."""
@@ -388,9 +397,8 @@ class StepEngine:
                 ip_address=ctx.ip_address,
             )
             interaction.progress.logged_in_here = True
-        if outcome.record is not None:
-            outcome.record()
-        for action, details in outcome.audit:
+        recorded = outcome.record() if outcome.record is not None else True
+        for action, details in outcome.audit if recorded else []:
             assert account is not None
             self._audit(
                 action,
@@ -399,7 +407,7 @@ class StepEngine:
                 client_id=ctx.client_id,
                 details=details,
             )
-        for name, value in outcome.progress.items():
+        for name, value in outcome.progress.items() if recorded else []:
             setattr(interaction.progress, name, value)
         return Continuation(self._flow.proceed(interaction, session_id), new_session)
 

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select, update
+from sqlalchemy.orm import Session
 
 from idp.models import Account, Client, Grant, Token
 from idp.models.base import Database, utcnow
@@ -123,6 +124,50 @@ class TokenService:
             )
             session.add(grant)
         return grant
+
+    @staticmethod
+    def clients_holding_grants(session: Session, account_id: str) -> list[str]:
+        """The portals with a grant of the account not yet revoked (in the caller's
+        transaction)."""
+        return list(
+            session.scalars(
+                select(Grant.client_id)
+                .where(Grant.account_id == account_id, Grant.revoked_at.is_(None))
+                .distinct()
+            )
+        )
+
+    @staticmethod
+    def revoke_grants_of_account(session: Session, account_id: str, reason: str) -> None:
+        """Revoke every grant of the account, with its tokens, in the caller's transaction."""
+        session.execute(
+            update(Grant)
+            .where(Grant.account_id == account_id, Grant.revoked_at.is_(None))
+            .values(revoked_at=utcnow(), revoked_reason=reason)
+        )
+
+    def set_delegation(self, grant: Grant, delegation: dict[str, Any]) -> None:
+        """A company login's delegation as it holds now (narrowed at a refresh)."""
+        with self.db.transaction() as session:
+            row = session.get(Grant, grant.id)
+            assert row is not None
+            row.delegation = delegation
+        grant.delegation = delegation
+
+    def active_grants_of(self, account_id: str, limit: int = 100) -> list[Grant]:
+        """The account's grants that are neither revoked nor expired, newest first."""
+        return list(
+            self.db.session.scalars(
+                select(Grant)
+                .where(
+                    Grant.account_id == account_id,
+                    Grant.revoked_at.is_(None),
+                    Grant.expires_at > utcnow(),
+                )
+                .order_by(Grant.created_at.desc())
+                .limit(limit)
+            )
+        )
 
     def find_grant(self, grant_id: str) -> Grant | None:
         return self.db.session.get(Grant, grant_id)

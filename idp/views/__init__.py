@@ -25,6 +25,12 @@ def init_app(app: Flask, services: Services) -> None:
     )
 
     web.init_app(app, services)
+    # Every step of the engine has its page, and every page its step.
+    if set(interaction.PAGES) != set(services.steps.steps):
+        raise RuntimeError(
+            f"interaction pages {sorted(interaction.PAGES)} do not match the steps "
+            f"{sorted(services.steps.steps)}"
+        )
     for module in (
         discovery,
         authorize,

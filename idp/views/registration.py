@@ -1,9 +1,7 @@
 """Dynamic client registration endpoints: RFC 7591 (``POST /register-client``) and RFC 7592
 (``GET``/``PUT``/``DELETE /register-client/<client_id>``). The rules are in
-``idp.oauth.registration``; this module turns HTTP into calls and answers JSON, never a page.
-
-Also the application's :class:`~idp.oauth.clients.ClientRegistry` (``client_registry``),
-shared by the console pages and the admin API.
+``idp.oauth.registration`` (``services().dynamic_registration``); this module turns HTTP into
+calls and answers JSON, never a page.
 """
 
 from __future__ import annotations
@@ -13,18 +11,12 @@ from typing import Any
 from flask import Blueprint, Response, jsonify, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from idp.oauth.clients import ClientRegistry
-from idp.oauth.registration import DynamicRegistration, RegistrationError
+from idp.oauth.registration import RegistrationError
 from idp.views.web import services
 
 bp = Blueprint("registration", __name__)
 
 ALL_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
-
-
-def client_registry() -> ClientRegistry:
-    """One registry per application, over the provider's database and settings."""
-    return services().clients
 
 
 def _json(body: Any, status: int, headers: list[tuple[str, str]] | None = None) -> Response:
@@ -62,10 +54,6 @@ def _body() -> Any:
     return body
 
 
-def _endpoint() -> DynamicRegistration:
-    return DynamicRegistration(client_registry(), services().issuer, request.remote_addr)
-
-
 def _not_allowed(allowed: list[str]) -> Response:
     return _json(
         {"error": "invalid_request", "error_description": "Method not allowed."},
@@ -79,12 +67,12 @@ def register() -> Response:
     """RFC 7591 3.1: 201 with the client information response."""
     if request.method != "POST":
         return _not_allowed(["POST"])
-    endpoint = _endpoint()
+    endpoint = services().dynamic_registration
     token = _bearer()
     try:
         # Authenticate before reading the body: an unauthenticated caller learns nothing.
         endpoint.initial_access(token)
-        info = endpoint.register(_body(), token)
+        info = endpoint.register(_body(), token, ip_address=request.remote_addr)
     except RegistrationError as error:
         return _error(error)
     return _json(info, 201, [("Location", info["registration_client_uri"])])
@@ -93,16 +81,17 @@ def register() -> Response:
 @bp.route("/register-client/<client_id>", methods=ALL_METHODS)
 def configuration(client_id: str) -> Response:
     """RFC 7592 2.1 (read), 2.2 (update, a full replacement) and 2.3 (delete)."""
-    endpoint = _endpoint()
+    endpoint = services().dynamic_registration
     token = _bearer()
     try:
         if request.method == "GET":
             return _json(endpoint.read(client_id, token), 200)
         if request.method == "PUT":
             endpoint.access(client_id, token)  # before reading the body, as above
-            return _json(endpoint.update(client_id, token, _body()), 200)
+            updated = endpoint.update(client_id, token, _body(), ip_address=request.remote_addr)
+            return _json(updated, 200)
         if request.method == "DELETE":
-            endpoint.delete(client_id, token)
+            endpoint.delete(client_id, token, ip_address=request.remote_addr)
             return _json(None, 204)
     except RegistrationError as error:
         return _error(error)

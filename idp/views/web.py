@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+from http import HTTPStatus
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -175,7 +176,14 @@ def init_app(app: Flask, prov: Services) -> None:
         status = error.status if 400 <= error.status < 600 else 400
         if status >= 500:
             # The provider's own failure (a key, a gateway): detail for the log only.
-            log.error("%s on %s %s: %s", error.code, request.method, request.path, error)
+            log.error(
+                "%s on %s %s: %s",
+                error.code,
+                request.method,
+                request.path,
+                error,
+                exc_info=error,
+            )
             if status == 503:
                 return unavailable()
             if wants_json():
@@ -225,21 +233,30 @@ def _urlencode(args: dict[str, list[str]]) -> str:
     return urlencode(args, doseq=True)
 
 
-def problem_response(status: int, error: IdpError) -> Response:
-    """RFC 9457 problem details for a refusal on the admin API."""
-    body: dict[str, Any] = {
-        "type": "about:blank",
-        "title": error.code,
-        "status": status,
-        "detail": error.public_message or error.code,
-    }
-    if error.field:
-        body["errors"] = [{"field": error.field, "code": error.code}]
-    response = jsonify(body)
+def problem(status: int, title: str, detail: str, **members: Any) -> Response:
+    """RFC 9457 problem details (``application/problem+json``), never cached: every answer of
+    the admin API that is not a success."""
+    response = jsonify(
+        {"type": "about:blank", "title": title, "status": status, "detail": detail, **members}
+    )
     response.status_code = status
     response.mimetype = "application/problem+json"
     response.headers["Cache-Control"] = "no-store"
+    response.headers["Pragma"] = "no-cache"
     return response
+
+
+def problem_response(status: int, error: IdpError) -> Response:
+    """A refusal on the admin API as problem details: the HTTP status phrase as the title, the
+    public message as the detail, and the error's ``code`` (and ``field``) as in the API's
+    field errors."""
+    detail = error.public_message or error.code
+    members: dict[str, Any] = {"code": error.code}
+    if error.field:
+        members["errors"] = [
+            {"field": error.field, "code": error.code, "message": detail, "pointer": None}
+        ]
+    return problem(status, HTTPStatus(status).phrase, detail, **members)
 
 
 def wants_json() -> bool:

@@ -131,3 +131,36 @@ def test_prompt_none_below_the_level_is_interaction_required(
     silent = portal.authorize(prompt="none")
     assert silent.result["error"] == "interaction_required"
     assert silent.result["state"] == silent.params["state"]
+
+
+def test_a_verification_arriving_while_the_same_login_is_verified_asks_nobody(
+    portal: RelyingParty, cli: CliRunner, l2_person: None, provider: Any
+) -> None:
+    """The step-up check records its evidence before the step can decide, so it runs for one
+    request of an interaction at a time: a second one at the same moment (a double submit) is
+    refused without asking the authority, and the first one goes on."""
+    cli.ok("clients", "set-level", portal.client_id, "L3")
+    attempt = login_to_verify_page(portal)
+    html = page(attempt.response)
+    interaction_id = form_action(html, "/verify").split("/")[2]
+    evidence = len(cli.ok("users", "show", ZHANG_SAN.phone, "--json")["evidence"])
+
+    held = f"idp:interaction:{interaction_id}:held"
+    provider.redis.set(held, "1", ex=60)  # the first request is still with the authority
+    second = portal.browser.post(
+        form_action(html, "/verify"),
+        data={
+            "csrf_token": csrf_token(html),
+            "method": "bank_card_four_elements",
+            "bank_card": ZHANG_SAN.bank_cards[0],
+        },
+    )
+    assert second.status_code == 400
+    shown = cli.ok("users", "show", ZHANG_SAN.phone, "--json")
+    assert (len(shown["evidence"]), shown["verification_level"]) == (evidence, "L2")
+
+    provider.redis.delete(held)
+    post_verify(
+        portal, attempt, method="bank_card_four_elements", bank_card=ZHANG_SAN.bank_cards[0]
+    )
+    assert attempt.result.get("code")

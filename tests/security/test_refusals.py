@@ -50,7 +50,9 @@ def test_the_admin_api_answers_problem_details(refusing: Any) -> None:
     assert response.status_code == 409
     assert response.mimetype == "application/problem+json"
     body = response.get_json()
-    assert body["status"] == 409 and body["title"] == "taken"
+    assert (body["status"], body["title"], body["code"]) == (409, "Conflict", "taken")
     assert body["detail"] == "This phone number is in use."
-    assert body["errors"] == [{"field": "phone", "code": "taken"}]
+    assert body["errors"] == [
+        {"field": "phone", "code": "taken", "message": body["detail"], "pointer": None}
+    ]
     assert "row 42" not in response.get_data(as_text=True)

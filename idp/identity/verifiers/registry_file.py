@@ -70,7 +70,7 @@ class _FileError(IdpError, ValueError):
     code = "registry_file"
 
     def __init__(self, detail: str) -> None:
-        super().__init__(detail=detail, public_message=detail)
+        super().__init__(detail=detail)
 
 
 class RegistryFileVerifier:

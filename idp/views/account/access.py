@@ -12,11 +12,15 @@ from werkzeug.wrappers import Response
 from idp.identity.password_policy import check_password
 from idp.views import cookies, realname
 from idp.views.account import bp, current_account, safe_next
-from idp.views.password_login import log_in, start_session_for
+from idp.views.password_login import (
+    MAX_PASSWORD_LENGTH,
+    MAX_USERNAME_LENGTH,
+    log_in,
+    start_session_for,
+)
 from idp.views.web import services
 
 MAX_IDENTIFIER_LENGTH = 64
-MAX_PASSWORD_LENGTH = 1024
 
 
 def _render_login(
@@ -49,7 +53,7 @@ def login() -> Response | tuple[str, int]:
     outcome = log_in(via="account")
     if outcome.session_id is None:
         return _render_login(
-            request.form.get("username", "")[:128], outcome.message, outcome.status
+            request.form.get("username", "")[:MAX_USERNAME_LENGTH], outcome.message, outcome.status
         )
     prov = services()
     session_id = outcome.session_id

@@ -16,10 +16,8 @@ from idp.models import Account
 from idp.views import cookies, realname
 from idp.views.account import bp, current_account, shown_time, signed_in, to_login
 from idp.views.labels import CHECK_LABELS, ID_TYPE_LABELS, RESULT_LABELS, level_label
-from idp.views.password_login import confirm_own_password
+from idp.views.password_login import MAX_PASSWORD_LENGTH, MAX_PHONE_LENGTH, confirm_own_password
 from idp.views.web import services
-
-MAX_PHONE_LENGTH = 32
 
 
 def _render_cancel(error: str | None = None, status: int = 200) -> tuple[str, int]:
@@ -43,9 +41,10 @@ def cancel() -> Response | tuple[str, int]:
         return to_login(url_for("account.cancel_page"))
     if request.form.get("confirm_cancel") != "yes":
         return _render_cancel(_("Tick the box to confirm that you want to cancel."), 400)
-    prov = services()
-    if prov.entities.represents_open_company(account.id):
-        # The company must not be left without its legal representative.
+    cancellation = services().accounts.cancel_with_password(
+        account, request.form.get("password", "")[:MAX_PASSWORD_LENGTH], request.remote_addr
+    )
+    if cancellation.represents_company:
         return _render_cancel(
             _(
                 "You are the legal representative of a company registered here. Cancel the "
@@ -53,15 +52,8 @@ def cancel() -> Response | tuple[str, int]:
             ),
             409,
         )
-    result = confirm_own_password(account)
-    if result.account is None or result.account.id != account.id:
-        prov.audit(
-            "account_cancel_failed",
-            actor=account.id,
-            account_id=account.id,
-            ip_address=request.remote_addr,
-            details={"reason": result.failure},
-        )
+    result = cancellation.login
+    if result is not None:
         if result.failure == "throttled":
             message = _(
                 "Too many failed attempts. Try again in %(seconds)s seconds.",
@@ -74,9 +66,8 @@ def cancel() -> Response | tuple[str, int]:
             )
             return _render_cancel(message, 403)
         return _render_cancel(_("The password is not correct. Nothing was changed."), 401)
-    prov.accounts.cancel(account)
     response = redirect(url_for("account.cancelled"), 303)
-    cookies.clear_session(response, prov.config)
+    cookies.clear_session(response, services().config)
     return response
 
 

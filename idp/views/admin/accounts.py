@@ -68,12 +68,14 @@ def find_account(text: str) -> tuple[Account | None, str]:
     text = text.strip()
     if not text or len(text) > MAX_QUERY_LENGTH:
         return None, "invalid"
-    prov = services()
-    account = prov.accounts.find_by_id_or_subject(text)
-    if account is not None:
-        return account, "account_id" if account.id == text else "subject"
-    account = prov.people.find_by_identifier(text)
-    if account is not None and account.username == text:
+    account = services().people.find(text)
+    if account is None:
+        return None, identifier_kind(text)
+    if account.id == text:
+        return account, "account_id"
+    if account.subject == text:
+        return account, "subject"
+    if account.username == text:
         return account, "username"
     return account, identifier_kind(text)
 
@@ -118,7 +120,7 @@ def search() -> Answer:
 def _load(account_id: str) -> Account | None:
     if not account_id or len(account_id) > 36:
         return None
-    return services().accounts.find(account_id)
+    return services().people.by_id(account_id)
 
 
 def _time(value: datetime | None) -> dict[str, str] | None:
@@ -131,7 +133,7 @@ def _view(account: Account) -> dict[str, Any]:
     sessions = prov.sso.sessions_of(account.id)
     consents = prov.consents.of_account(account.id)
     now = utcnow()
-    grants = prov.accounts.active_grants(account.id, limit=100)
+    grants = prov.tokens.active_grants_of(account.id, limit=100)
     names = prov.portals.names(
         [c for s in sessions for c in s.clients] + [c.client_id for c in consents]
     )

@@ -31,9 +31,8 @@ from idp.oauth.clients import (
     describe,
 )
 from idp.views.admin import openapi
-from idp.views.admin.auth import api_required, no_store, problem
-from idp.views.registration import client_registry
-from idp.views.web import services
+from idp.views.admin.auth import api_required, no_store
+from idp.views.web import problem, services
 
 bp = Blueprint("admin_api", __name__, url_prefix="/admin/api")
 
@@ -158,7 +157,7 @@ def _list_clients() -> Response:
         return _invalid(
             [FieldError("status", "unknown_value", f"must be one of: {', '.join(STATUSES)}")]
         )
-    clients = client_registry().clients(status)
+    clients = services().clients.clients(status)
     return jsonify({"clients": [describe(client) for client in clients]})
 
 
@@ -171,7 +170,9 @@ def _create_client() -> Response:
     if client_id is not None and not isinstance(client_id, str):
         return _invalid([FieldError("client_id", "type", "must be a string")])
     try:
-        outcome = client_registry().create(body, actor=_actor(), client_id=client_id, reason=reason)
+        outcome = services().clients.create(
+            body, actor=_actor(), client_id=client_id, reason=reason
+        )
     except InvalidMetadata as exc:
         return _invalid(exc.errors)
     answer = describe(outcome.client)
@@ -195,7 +196,7 @@ def clients() -> Response:
 @api_required()
 def _show_client(client_id: str) -> Response:
     try:
-        return jsonify(describe(client_registry().get(client_id)))
+        return jsonify(describe(services().clients.get(client_id)))
     except ClientNotFound:
         return _not_found()
 
@@ -203,7 +204,7 @@ def _show_client(client_id: str) -> Response:
 @api_required(write=True)
 @_answer
 def _change_client(client_id: str) -> Response:
-    registry = client_registry()
+    registry = services().clients
     try:
         registry.get(client_id)
     except ClientNotFound:
@@ -227,7 +228,7 @@ def _change_client(client_id: str) -> Response:
 def _delete_client(client_id: str) -> Response:
     reason = request.args.get("reason", "").strip()[:MAX_REASON_LENGTH] or None
     try:
-        client_registry().delete(client_id, actor=_actor(), reason=reason)
+        services().clients.delete(client_id, actor=_actor(), reason=reason)
     except ClientNotFound:
         return _not_found()
     return Response(status=204)
@@ -247,7 +248,7 @@ def client(client_id: str) -> Response:
 @api_required(write=True)
 @_answer
 def _rotate_secret(client_id: str) -> Response:
-    registry = client_registry()
+    registry = services().clients
     try:
         registry.get(client_id)
     except ClientNotFound:
@@ -298,7 +299,7 @@ def _issue_initial_access_token() -> Response:
             [FieldError(name, "unknown_field", "is not a parameter here") for name in unknown]
         )
     try:
-        row, token = client_registry().issue_initial_access_token(
+        row, token = services().clients.issue_initial_access_token(
             uses=body.get("uses", 1), days=body.get("days", 7), actor=_actor(), reason=reason
         )
     except InvalidMetadata as exc:

@@ -190,7 +190,7 @@ def _resolve_account(f: Filters) -> None:
     if not ACCOUNT_ID.match(f.account):
         f.errors["account"] = _("Search by phone number or ID number with the form below.")
         return
-    account_id = services().accounts.id_of_subject(f.account)
+    account_id = services().people.id_of_subject(f.account)
     if account_id is not None:
         f.account = account_id
 

@@ -17,7 +17,6 @@ mark every answer ``Cache-Control: no-store`` (the pages hold personal data, mas
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from functools import wraps
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
@@ -25,7 +24,6 @@ from urllib.parse import urlsplit
 from flask import (
     Response,
     g,
-    jsonify,
     make_response,
     redirect,
     request,
@@ -35,34 +33,19 @@ from flask_babel import gettext as _
 from werkzeug.wrappers import Response as BaseResponse
 
 from idp.config import Config
-from idp.identity.admins import WRITE_ROLES, Administrators
+from idp.identity.admins import WRITE_ROLES
 from idp.models import Administrator
-from idp.store.console import ConsoleSession, ConsoleSessions
-from idp.views.web import error_page, services
+from idp.store.console import ConsoleSession
+from idp.views.web import error_page, problem, services
 
 COOKIE = "idp_admin"
 COOKIE_PATH = "/admin"
-# A console login must finish its second factor within this many seconds.
-PENDING_TTL = 300
 MAX_NEXT_LENGTH = 512
 REALM = "idp-admin"
 
 View = Callable[..., Any]
 # Any answer: Flask's responses and redirect()'s (werkzeug's base class).
 AnyResponse = TypeVar("AnyResponse", bound=BaseResponse)
-
-
-@dataclass
-class Console:
-    """The console's services, one per application."""
-
-    admins: Administrators
-    sessions: ConsoleSessions
-
-
-def console() -> Console:
-    prov = services()
-    return Console(admins=prov.admins, sessions=prov.console_sessions)
 
 
 # -- the console cookie ----------------------------------------------------------------------
@@ -114,17 +97,16 @@ def load_session(stage: str | None = "done") -> tuple[str, ConsoleSession, Admin
     None when there is none, or when it no longer holds (role revoked, account suspended or
     changed): then it is destroyed."""
     session_id = request.cookies.get(COOKIE)
-    console_services = console()
-    session = console_services.sessions.get(session_id)
+    session = services().console_sessions.get(session_id)
     if session is None or session_id is None:
         return None
-    admin = console_services.admins.find(session.account_id)
+    admin = services().admins.find(session.account_id)
     if (
         admin is None
         or not admin.account.active
         or admin.account.security_stamp != session.security_stamp
     ):
-        console_services.sessions.destroy(session_id)
+        services().console_sessions.destroy(session_id)
         return None
     if stage is not None and session.stage != stage:
         return None
@@ -135,7 +117,7 @@ def notify(message: str, ok: bool = True) -> None:
     """A message (already translated) for the next console page: the outcome of an action."""
     session_id, session = g.console_session
     session.notice = {"message": message, "ok": ok}
-    console().sessions.save(session_id, session)
+    services().console_sessions.save(session_id, session)
 
 
 def _take_notice() -> None:
@@ -143,7 +125,7 @@ def _take_notice() -> None:
     g.admin_notice = session.notice
     if session.notice is not None and request.method == "GET":
         session.notice = None
-        console().sessions.save(session_id, session)
+        services().console_sessions.save(session_id, session)
 
 
 def _to_login() -> BaseResponse:
@@ -190,16 +172,6 @@ def console_required(write: bool = False) -> Callable[[View], View]:
 
 
 # -- the admin API ---------------------------------------------------------------------------
-
-
-def problem(status: int, title: str, detail: str, **members: Any) -> Response:
-    """RFC 9457 problem details: ``application/problem+json``."""
-    response = jsonify(
-        {"type": "about:blank", "title": title, "status": status, "detail": detail, **members}
-    )
-    response.status_code = status
-    response.mimetype = "application/problem+json"
-    return no_store(response)
 
 
 def api_required(write: bool = False) -> Callable[[View], View]:

@@ -6,8 +6,8 @@ The login (docs/administration.md):
    ``idp.views.password_login.check_password_form`` (the same throttle and the same generic
    answers as every login: OWASP Authentication Cheat Sheet). An account that is not an
    administrator gets the answer of a wrong password. A console session starts under a new id
-   (no fixation), in the stage ``enrol`` or ``second_factor``, for at most ``PENDING_TTL``
-   seconds.
+   (no fixation), in the stage ``enrol`` or ``second_factor``, for at most
+   ``CONSOLE_PENDING_TTL`` (``idp.services``) seconds.
 2. First login, ``/admin/enrol``: a new 160-bit TOTP secret is shown as text and as an
    ``otpauth://`` URI (no script, no external QR service); a code from the app confirms it;
    then ten recovery codes are shown once (``/admin/recovery-codes``).
@@ -33,14 +33,13 @@ from idp.models import Administrator
 from idp.store.console import ConsoleSession
 from idp.views.admin.auth import (
     clear_cookie,
-    console,
     console_required,
     load_session,
     no_store,
     safe_next,
     set_cookie,
 )
-from idp.views.password_login import check_password_form
+from idp.views.password_login import MAX_USERNAME_LENGTH, check_password_form
 from idp.views.web import services
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -98,13 +97,11 @@ def login_page() -> Answer:
 
 @bp.post("/login")
 def login() -> Answer:
-    username = request.form.get("username", "")[:128]
+    username = request.form.get("username", "")[:MAX_USERNAME_LENGTH]
     checked = check_password_form(via="admin_console")
     if checked.account is None:
         return _render_login(username, checked.message, checked.status)
-    prov = services()
-    console_services = console()
-    admin = console_services.admins.find(checked.account.id)
+    admin = services().admins.find(checked.account.id)
     if admin is None:
         # The right password of an account that is no administrator: the same answer as a
         # wrong one, so the console does not tell who its administrators are.
@@ -112,18 +109,18 @@ def login() -> Answer:
         return _render_login(username, _("Invalid username or password."), 401)
     old = request.cookies.get("idp_admin")
     if old:
-        console_services.sessions.destroy(old)
+        services().console_sessions.destroy(old)
     if admin.enrolled:
         stage, target = "second_factor", url_for("admin.verify_page", next=_next())
     else:
-        console_services.admins.begin_enrolment(admin)
+        services().admins.begin_enrolment(admin)
         stage, target = "enrol", url_for("admin.enrol_page")
-    session_id, _session = console_services.sessions.create(
+    session_id, _session = services().console_sessions.create(
         account_id=admin.account_id, stage=stage, security_stamp=admin.account.security_stamp
     )
     _audit("admin_password_accepted", admin.account_id, next_step=stage)
     response = redirect(target, 303)
-    set_cookie(response, session_id, prov.config)
+    set_cookie(response, session_id, services().config)
     return response
 
 
@@ -138,10 +135,9 @@ def _pending(stage: str) -> tuple[str, ConsoleSession, Administrator] | Response
 
 
 def _render_enrol(admin: Administrator, error: str | None = None, status: int = 200) -> Answer:
-    console_services = console()
-    secret = console_services.admins.pending_secret(admin)
+    secret = services().admins.pending_secret(admin)
     if secret is None:
-        secret = console_services.admins.begin_enrolment(admin)
+        secret = services().admins.begin_enrolment(admin)
     issuer = urlsplit(services().issuer).netloc
     label = admin.account.username or admin.account_id[:8]
     return (
@@ -188,7 +184,7 @@ def enrol() -> Answer:
     code = request.form.get("code", "")[:MAX_CODE_LENGTH]
     if not code.strip():
         return _render_enrol(admin, _("Enter the six-digit code your app shows."), 400)
-    outcome = console().admins.confirm_enrolment(admin, code)
+    outcome = services().admins.confirm_enrolment(admin, code)
     if not outcome.ok:
         _audit(
             "admin_second_factor_failed", admin.account_id, stage="enrol", reason=outcome.failure
@@ -196,7 +192,7 @@ def enrol() -> Answer:
         message, status = _code_failure(outcome)
         return _render_enrol(admin, message, status)
     session.recovery_codes = outcome.recovery_codes
-    new_id = console().sessions.advance(session_id, session, "done")
+    new_id = services().console_sessions.advance(session_id, session, "done")
     _audit("admin_totp_enrolled", admin.account_id)
     _audit("admin_login", admin.account_id, second_factor="totp")
     response = redirect(url_for("admin.recovery_codes"), 303)
@@ -213,7 +209,7 @@ def recovery_codes() -> Answer:
     if not codes:
         return redirect(url_for("admin.home"), 303)
     session.recovery_codes = []
-    console().sessions.save(session_id, session)
+    services().console_sessions.save(session_id, session)
     return render_template("admin/recovery_codes.html", current="home", codes=codes)
 
 
@@ -248,7 +244,7 @@ def verify() -> Answer:
         return _render_verify(
             _("Enter a code from your authenticator app or a recovery code."), 400
         )
-    outcome = console().admins.verify(admin, code)
+    outcome = services().admins.verify(admin, code)
     if not outcome.ok:
         _audit(
             "admin_second_factor_failed",
@@ -266,7 +262,7 @@ def verify() -> Answer:
             ),
             "ok": outcome.recovery_codes_left > 2,
         }
-    new_id = console().sessions.advance(session_id, session, "done")
+    new_id = services().console_sessions.advance(session_id, session, "done")
     _audit(
         "admin_login",
         admin.account_id,
@@ -300,7 +296,7 @@ def logout() -> Response:
     session_id = request.cookies.get("idp_admin")
     found = load_session(stage=None)
     if session_id:
-        console().sessions.destroy(session_id)
+        services().console_sessions.destroy(session_id)
     if found is not None:
         _audit("admin_logout", found[2].account_id)
     response = redirect(url_for("admin.login_page", logged_out="1"), 303)

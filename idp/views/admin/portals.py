@@ -41,8 +41,7 @@ from idp.oauth.clients import (
 )
 from idp.oauth.keys import SUPPORTED_ALGORITHMS
 from idp.views.account import shown_time
-from idp.views.admin.auth import console, console_required, notify, read_reason
-from idp.views.registration import client_registry
+from idp.views.admin.auth import console_required, notify, read_reason
 from idp.views.web import services
 
 bp = Blueprint("admin_portals", __name__, url_prefix="/admin/portals")
@@ -149,7 +148,7 @@ def _show_secret(message: str, **values: str) -> None:
     """A notice for the next page that carries a secret shown once (then forgotten)."""
     session_id, session = g.console_session
     session.notice = {"message": message, "ok": True, **values}
-    console().sessions.save(session_id, session)
+    services().console_sessions.save(session_id, session)
 
 
 # -- reading the form ----------------------------------------------------------------------------
@@ -217,7 +216,7 @@ def _render_list(errors: dict[str, list[str]] | None = None, status: int = 200) 
             "trusted": client.trusted,
             "dynamic": client.registration_access_token_hash is not None,
         }
-        for client in client_registry().clients()
+        for client in services().clients.clients()
     ]
     return (
         render_template(
@@ -281,7 +280,7 @@ def _refusals(
     else:
         merged = {**metadata_of(current), **data}
     try:
-        client_registry().validate(merged, current=current)
+        services().clients.validate(merged, current=current)
     except InvalidMetadata as exc:
         return [*form_errors, *exc.errors]
     return form_errors
@@ -298,7 +297,9 @@ def create() -> Answer:
         refused = _refusals(form_errors, data, problem)
         if refused is not None:
             raise InvalidMetadata(refused)
-        outcome = client_registry().create(data, actor=_actor(), client_id=client_id, reason=reason)
+        outcome = services().clients.create(
+            data, actor=_actor(), client_id=client_id, reason=reason
+        )
     except InvalidMetadata as exc:
         found = _errors(exc.errors)
         if problem:
@@ -321,7 +322,7 @@ def _render_portal(
     status: int = 200,
 ) -> Answer:
     try:
-        client = client_registry().get(client_id)
+        client = services().clients.get(client_id)
     except ClientNotFound:
         return _render_list({"portal": [_("There is no such portal.")]}, 404)
     metadata = metadata_of(client)
@@ -358,7 +359,7 @@ def update(client_id: str) -> Answer:
     values = _form_values()
     data, form_errors = _metadata(values)
     reason, problem = read_reason()
-    registry = client_registry()
+    registry = services().clients
     try:
         current = registry.get(client_id)
         data["status"] = current.status  # changed by the disable and enable actions only
@@ -394,7 +395,7 @@ def rotate_secret(client_id: str) -> Answer:
     if problem:
         return _action_refused(client_id, "rotate", problem)
     try:
-        outcome = client_registry().rotate_secret(client_id, actor=_actor(), reason=reason)
+        outcome = services().clients.rotate_secret(client_id, actor=_actor(), reason=reason)
     except ClientNotFound:
         return _render_list({"portal": [_("There is no such portal.")]}, 404)
     except NoClientSecret:
@@ -416,7 +417,7 @@ def _set_status(client_id: str, status: str, form: str, message: str) -> Answer:
     if problem:
         return _action_refused(client_id, form, problem)
     try:
-        client_registry().set_status(client_id, status, actor=_actor(), reason=reason)
+        services().clients.set_status(client_id, status, actor=_actor(), reason=reason)
     except ClientNotFound:
         return _render_list({"portal": [_("There is no such portal.")]}, 404)
     notify(message)
@@ -448,7 +449,7 @@ def delete(client_id: str) -> Answer:
     if problem:
         return _action_refused(client_id, "delete", problem)
     try:
-        client_registry().delete(client_id, actor=_actor(), reason=reason)
+        services().clients.delete(client_id, actor=_actor(), reason=reason)
     except ClientNotFound:
         return _render_list({"portal": [_("There is no such portal.")]}, 404)
     notify(_("The portal is deleted, with its grants, tokens and consents."))
@@ -474,7 +475,7 @@ def issue_initial_access_token() -> Answer:
         ]
     if errors:
         return _render_list(errors, 400)
-    row, token = client_registry().issue_initial_access_token(
+    row, token = services().clients.issue_initial_access_token(
         uses=numbers["uses"], days=numbers["days"], actor=_actor(), reason=reason
     )
     _show_secret(

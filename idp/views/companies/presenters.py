@@ -106,7 +106,7 @@ class MaskedPeople:
         """``name`` and ``phone``, masked; a cancelled account has neither."""
         if account_id not in self.seen:
             prov = services()
-            account = prov.accounts.find(account_id)
+            account = prov.people.by_id(account_id)
             if account is None:
                 self.seen[account_id] = {"name": _("Cancelled account"), "phone": ""}
             else:

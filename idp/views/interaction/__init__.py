@@ -23,7 +23,8 @@ from idp.views.web import services
 
 bp = Blueprint("interaction", __name__, url_prefix="/interaction")
 
-# step -> its page (render and submit), in the order of ``idp.oauth.authorize.next_step``.
+# step -> its page (render and submit); one per step of ``Services.steps`` (checked when the
+# application starts).
 PAGES: dict[str, StepPage] = {
     "login": login.PAGE,
     "agreement": agreement.PAGE,

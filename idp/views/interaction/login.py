@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from flask import flash, render_template, request, url_for
 
-from idp.oauth.steps import Retry, StepContext
+from idp.oauth.steps import Continuation, Retry, StepContext
 from idp.views import realname
-from idp.views.interaction.common import Answer, advance
+from idp.views.interaction.common import Answer, advance, continue_to
 from idp.views.password_login import (
     MAX_PHONE_LENGTH,
     MAX_USERNAME_LENGTH,
@@ -17,6 +17,7 @@ from idp.views.password_login import (
     invalid_phone,
     login_phone,
     password_fields,
+    start_session_for,
 )
 from idp.views.web import services
 
@@ -132,4 +133,13 @@ def submit_register(ctx: StepContext) -> Answer:
         # Told on the next page of ours: the consent page, or any later visit (base.html).
         flash(outcome.state.notice)
     values = {"method": "registered", "account": outcome.account}
-    return advance(ctx, "login", values, lambda _retry: render_register(ctx, outcome.state))
+    continuation = services().steps.submit(ctx, "login", values)
+    if continuation.next is None:
+        # The login request expired (or was finished elsewhere) while the person registered:
+        # the account exists, so they are logged in here all the same, and are told to start
+        # again from the portal.
+        session_id = start_session_for(
+            outcome.account, ["sms"], client_id=ctx.client_id, via="registration"
+        )
+        continuation = Continuation(None, session_id)
+    return continue_to(continuation)

@@ -34,9 +34,14 @@ class VerifyPage:
     def submit(self, ctx: StepContext) -> Answer:
         if request.form.get("decision") == "deny" or ctx.account is None:
             return advance(ctx, "verify", {"decision": request.form.get("decision")}, self._again)
-        checked, state = realname.verify(ctx.account, services().flow.required_level(ctx.request))
-        values = {"level": checked.level_after if checked is not None else None}
-        return advance(ctx, "verify", values, lambda _retry: self.render(ctx, state))
+        steps = services().steps
+        with steps.exclusive(ctx) as holding:
+            if not holding:
+                return expired()  # the same form, submitted twice at once: one of them counts
+            target = services().flow.required_level(ctx.request)
+            checked, state = realname.verify(ctx.account, target)
+            values = {"level": checked.level_after if checked is not None else None}
+            return advance(ctx, "verify", values, lambda _retry: self.render(ctx, state))
 
     def _again(self, _retry: Retry) -> Answer:
         return expired()
