@@ -12,7 +12,7 @@ Who depends on whom (arrows point down; nobody reaches through a service to anot
       sso, consents, company_logins, portals, codes, interactions,
       tokens, id_tokens, claims, subjects, keys, backchannel, metadata
     accounts, sign_in, recovery, keeping_current, registration,     (idp.identity: the rules)
-      identity_checks, agreements, people, entities, company_members,
+      agreements, people, entities, company_members,
       admins, sms, audit, disclosures, installation, resealing, verifier
     db, redis, sessions, throttle, console_sessions,                (idp.models, idp.store)
       verification_failures
@@ -182,10 +182,6 @@ class Services:
         return People(self.db, self.personal_data, self.passwords, self.verifier)
 
     @cached
-    def identity_checks(self) -> IdentityChecks:
-        return IdentityChecks(self.people, self.audit)
-
-    @cached
     def entities(self) -> Entities:
         return Entities(
             self.db,
@@ -202,12 +198,13 @@ class Services:
 
     @cached
     def registration(self) -> Registration:
-        """Registering people and companies, and raising a person's level."""
+        """Registering people and companies, and raising a person's level. The identity checks
+        are reached only through it, behind its hourly limit of failed verifications."""
         return Registration(
             self.people,
             self.entities,
             self.agreements,
-            self.identity_checks,
+            IdentityChecks(self.people, self.audit),
             self.sms,
             self.audit,
             self.verification_failures,

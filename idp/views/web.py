@@ -76,7 +76,7 @@ def select_locale() -> str:
     return match_locale(best) or current_app.config["BABEL_DEFAULT_LOCALE"]
 
 
-def init_app(app: Flask, prov: Services) -> None:
+def init_app(app: Flask, app_services: Services) -> None:
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
 
@@ -120,7 +120,7 @@ def init_app(app: Flask, prov: Services) -> None:
         response.headers["X-Frame-Options"] = "DENY"
         response.headers["Referrer-Policy"] = "no-referrer"
         response.headers["X-Content-Type-Options"] = "nosniff"
-        if prov.config.secure_cookies:
+        if app_services.config.secure_cookies:
             response.headers["Strict-Transport-Security"] = "max-age=31536000"
         if request.path.startswith(
             ("/token", "/userinfo", "/introspect", "/revoke", "/interaction", "/logout")
@@ -135,13 +135,13 @@ def init_app(app: Flask, prov: Services) -> None:
                 max_age=365 * 24 * 3600,
                 httponly=True,
                 samesite="Lax",
-                secure=prov.config.secure_cookies,
+                secure=app_services.config.secure_cookies,
             )
         return response
 
     @app.teardown_appcontext
     def _release(_exc: BaseException | None) -> None:
-        prov.db.remove()
+        app_services.db.remove()
 
     @app.errorhandler(CSRFError)
     def _csrf(_error: CSRFError) -> tuple[str, int]:
@@ -213,7 +213,7 @@ def init_app(app: Flask, prov: Services) -> None:
     def _store(error: Exception) -> Any:
         """A store outage fails closed with 503; the transaction is rolled back (nothing half
         written), and the next request reconnects by itself (pool pre-ping, redis retries)."""
-        prov.db.recover()
+        app_services.db.recover()
         if isinstance(error, STORE_ERRORS):
             log.error("store unavailable: %s", type(error).__name__)
         else:

@@ -55,10 +55,10 @@ def login() -> Response | tuple[str, int]:
         return _render_login(
             request.form.get("username", "")[:MAX_USERNAME_LENGTH], outcome.message, outcome.status
         )
-    prov = services()
+    app_services = services()
     session_id = outcome.session_id
     response = redirect(safe_next(request.args.get("next")), 303)
-    cookies.set_session(response, session_id, prov.config)
+    cookies.set_session(response, session_id, app_services.config)
     return response
 
 
@@ -66,11 +66,11 @@ def login() -> Response | tuple[str, int]:
 def logout() -> Response:
     """End the SSO session: destroyed server-side, cookie cleared, and every portal of the
     session told through the back channel (as at the end-session endpoint)."""
-    prov = services()
+    app_services = services()
     session_id = request.cookies.get(cookies.SESSION)
-    prov.sso.end(session_id, reason="account_logout", ip_address=request.remote_addr)
+    app_services.sso.end(session_id, reason="account_logout", ip_address=request.remote_addr)
     response = redirect(url_for("account.logged_out"), 303)
-    cookies.clear_session(response, prov.config)
+    cookies.clear_session(response, app_services.config)
     return response
 
 

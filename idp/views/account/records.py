@@ -56,9 +56,9 @@ def agreements() -> Response | str:
     account = current_account()
     if account is None:
         return to_login()
-    prov = services()
-    history = prov.agreements.history(account.id)
-    names = prov.portals.names(row.client_id for row, _title in history)
+    app_services = services()
+    history = app_services.agreements.history(account.id)
+    names = app_services.portals.names(row.client_id for row, _title in history)
     rows = [
         {
             "kind": row.kind,
@@ -82,14 +82,14 @@ def consents() -> Response | str:
     account = current_account()
     if account is None:
         return to_login()
-    prov = services()
-    found = prov.consents.of_account(account.id)
-    names = prov.portals.names(consent.client_id for consent in found)
+    app_services = services()
+    found = app_services.consents.of_account(account.id)
+    names = app_services.portals.names(consent.client_id for consent in found)
     rows = []
     for consent in found:
         granted = [c for c in consent.sensitive_claims if c in consent.claims_asked]
         sensitive_asked = [
-            c for c in consent.claims_asked if c in prov.sensitive_claims or c in granted
+            c for c in consent.claims_asked if c in app_services.sensitive_claims or c in granted
         ]
         rows.append(
             {
@@ -148,9 +148,9 @@ def disclosures() -> Response | str:
     account = current_account()
     if account is None:
         return to_login()
-    prov = services()
-    records = prov.disclosures.for_account(account.id)
-    names = prov.portals.names(record.client_id for record in records)
+    app_services = services()
+    records = app_services.disclosures.for_account(account.id)
+    names = app_services.portals.names(record.client_id for record in records)
     rows = [
         {
             "time": shown_time(record.created_at),

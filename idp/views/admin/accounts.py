@@ -128,13 +128,13 @@ def _time(value: datetime | None) -> dict[str, str] | None:
 
 
 def _view(account: Account) -> dict[str, Any]:
-    prov = services()
-    profile = prov.people.profile(account)
-    sessions = prov.sso.sessions_of(account.id)
-    consents = prov.consents.of_account(account.id)
+    app_services = services()
+    profile = app_services.people.profile(account)
+    sessions = app_services.sso.sessions_of(account.id)
+    consents = app_services.consents.of_account(account.id)
     now = utcnow()
-    grants = prov.tokens.active_grants_of(account.id, limit=100)
-    names = prov.portals.names(
+    grants = app_services.tokens.active_grants_of(account.id, limit=100)
+    names = app_services.portals.names(
         [c for s in sessions for c in s.clients] + [c.client_id for c in consents]
     )
     return {
@@ -161,7 +161,7 @@ def _view(account: Account) -> dict[str, Any]:
                 "actor": row.actor,
                 "time": shown_time(row.created_at),
             }
-            for row in prov.people.evidence(account.id)
+            for row in app_services.people.evidence(account.id)
         ],
         "sessions": [
             {
@@ -205,7 +205,7 @@ def _view(account: Account) -> dict[str, Any]:
                 "grade": role.grade,
                 "matters": list(role.matters),
             }
-            for role in prov.entities.roles_of(account.id)
+            for role in app_services.entities.roles_of(account.id)
         ],
         "handler_grants": [
             {
@@ -216,7 +216,7 @@ def _view(account: Account) -> dict[str, Any]:
                 "status": grant.status,
                 "until": shown_time(grant.valid_until),
             }
-            for grant in prov.entities.grants_of(account.id)
+            for grant in app_services.entities.grants_of(account.id)
         ],
         "is_self": account.id == g.admin_account.id,
     }

@@ -64,9 +64,9 @@ def company(account: Account, membership: Membership) -> Answer:
 def accept_agreement(account: Account, membership: Membership) -> Answer:
     """The legal representative accepts (or takes note of) a new legal-person agreement version
     on the company's behalf (the evidence's ``account_id`` is the company's id)."""
-    prov = services()
+    app_services = services()
     entity = membership.entity
-    requirement = prov.agreements.pending(entity.id, "legal_person")
+    requirement = app_services.agreements.pending(entity.id, "legal_person")
     if requirement is None or requirement.version.id != request.form.get("version_id"):
         # Accepted meanwhile, or a newer version appeared: show the page as it is now.
         return _done(membership)
@@ -77,7 +77,7 @@ def accept_agreement(account: Account, membership: Membership) -> Answer:
             status=400,
             agreement_error=forms.message("accept_agreement", "required"),
         )
-    recorded = prov.agreements.record_pending(
+    recorded = app_services.agreements.record_pending(
         entity.id,
         "legal_person",
         requirement.version.id,
@@ -87,7 +87,7 @@ def accept_agreement(account: Account, membership: Membership) -> Answer:
     )
     if recorded is None:
         return _done(membership)
-    prov.audit(
+    app_services.audit(
         "entity_agreement_accepted",
         actor=account.id,
         account_id=account.id,

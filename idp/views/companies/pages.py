@@ -104,8 +104,8 @@ def company(
     agreement_error: str | None = None,
 ) -> Page:
     """The company page, as this member may see it."""
-    prov = services()
-    entities = prov.entities
+    app_services = services()
+    entities = app_services.entities
     entity = membership.entity
     now = utcnow()
     entries = presenters.catalogue()
@@ -146,7 +146,7 @@ def company(
         context["trail"] = presenters.trail_rows(entities.trail(entity.id), people, entries)
     if membership.legal_representative:
         context["agreement"] = presenters.agreement_view(
-            prov.agreements.pending(entity.id, "legal_person")
+            app_services.agreements.pending(entity.id, "legal_person")
         )
     return render_template("company_page.html", current="companies", **context), status
 

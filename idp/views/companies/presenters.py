@@ -105,12 +105,12 @@ class MaskedPeople:
     def of(self, account_id: str) -> dict[str, str]:
         """``name`` and ``phone``, masked; a cancelled account has neither."""
         if account_id not in self.seen:
-            prov = services()
-            account = prov.people.by_id(account_id)
+            app_services = services()
+            account = app_services.people.by_id(account_id)
             if account is None:
                 self.seen[account_id] = {"name": _("Cancelled account"), "phone": ""}
             else:
-                masked = prov.people.profile(account).masked
+                masked = app_services.people.profile(account).masked
                 self.seen[account_id] = {
                     "name": masked["name"] or "",
                     "phone": masked["phone"] or "",
