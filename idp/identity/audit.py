@@ -13,7 +13,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from idp.models import AuditEvent
 from idp.models.base import Database
@@ -60,23 +59,18 @@ class Audit:
         details: dict[str, Any] | None = None,
         entity_id: str | None = None,
     ) -> None:
+        row = event(
+            action,
+            actor=actor,
+            account_id=account_id,
+            client_id=client_id,
+            ip_address=ip_address,
+            details=details,
+            entity_id=entity_id,
+        )
         with self._db.transaction() as session:
-            self.add(
-                session,
-                action,
-                actor=actor,
-                account_id=account_id,
-                client_id=client_id,
-                ip_address=ip_address,
-                details=details,
-                entity_id=entity_id,
-            )
+            session.add(row)
         log.info("audit %s account=%s client=%s", action, account_id, client_id)
-
-    @staticmethod
-    def add(session: Session, action: str, **fields: Any) -> None:
-        """The same event inside the caller's transaction (written with the change it records)."""
-        session.add(event(action, **fields))
 
     def search(
         self,

@@ -24,6 +24,7 @@ once.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -48,13 +49,18 @@ from idp.oauth.sso import SingleSignOn
 @dataclass
 class StepContext:
     """One request to an interaction: the interaction, the browser's SSO session cookie and the
-    account of that session while it is current (None otherwise)."""
+    account of that session while it is current (None otherwise). The account is read once, when
+    a step first needs it: the login step never does."""
 
     interaction: Interaction
     session_id: str | None
-    account: Account | None
+    current_account: Callable[[], Account | None]
     ip_address: str | None = None
     user_agent: str | None = None
+
+    @functools.cached_property
+    def account(self) -> Account | None:
+        return self.current_account()
 
     @property
     def request(self) -> AuthorizationRequest:
@@ -353,9 +359,12 @@ class StepEngine:
         interaction = self._interactions.load(interaction_id, binding)
         if interaction is None:
             return None
-        _session, account = self._sso.current(session_id)
         return StepContext(
-            interaction, session_id, account, ip_address=ip_address, user_agent=user_agent
+            interaction,
+            session_id,
+            lambda: self._sso.current(session_id)[1],
+            ip_address=ip_address,
+            user_agent=user_agent,
         )
 
     @contextmanager
@@ -384,8 +393,8 @@ class StepEngine:
             interaction.progress.logged_in_here = False
             return Continuation(self._flow.proceed(interaction, None))
         session_id = ctx.session_id
-        account = ctx.account
         new_session: str | None = None
+        account: Account | None
         if outcome.login is not None:
             account = outcome.login.account
             new_session = session_id = self._sso.start(
@@ -397,6 +406,8 @@ class StepEngine:
                 ip_address=ctx.ip_address,
             )
             interaction.progress.logged_in_here = True
+        else:
+            account = ctx.account
         recorded = outcome.record() if outcome.record is not None else True
         for action, details in outcome.audit if recorded else []:
             assert account is not None
