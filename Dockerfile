@@ -1,5 +1,5 @@
 # syntax=docker/dockerfile:1
-# Image of the identity provider: gunicorn serving idp.wsgi:app on port 8000, as a non-root user.
+# Image of the identity provider: Granian serving idp.wsgi:app on port 8000, as a non-root user.
 #
 #   docker build -t idp .
 #   docker run --rm idp idp db upgrade          # needs IDP_* settings, see docker-compose.yml
@@ -77,4 +77,4 @@ USER idp
 WORKDIR /var/lib/idp
 EXPOSE 8000
 
-CMD ["gunicorn", "-w", "4", "-b", "0.0.0.0:8000", "idp.wsgi:app"]
+CMD ["granian", "--interface", "wsgi", "--workers", "4", "--blocking-threads", "4", "--host", "0.0.0.0", "--port", "8000", "--no-ws", "idp.wsgi:app"]

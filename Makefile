@@ -4,10 +4,11 @@
 #   make run       migrate the development database, register the demo portal, serve on 127.0.0.1:5000
 #   make demo      the provider and two example portals (:5001, :5002): single sign-on and logout
 #   make test      run the test suite            (make test PYTEST_ARGS='-n 0 -x tests/oauth')
+#   make fuzz      a long fuzz run of every route (tests/fuzz; make fuzz FUZZ_EXAMPLES=1000)
 #   make browser   install Debian's Chromium for tests/browser when /usr/bin/chromium is missing
 #   make lint      ruff check + ruff format --check + mypy + import-linter contracts
 #   make format    let ruff fix imports and formatting
-#   make bench     run bench/run.py
+#   make bench     idp side by side with node-oidc-provider (make bench BENCH_ARGS='--duration 1')
 #   make clean     remove the venv, local databases and caches (never keys/)
 #
 # Only Python 3.11+ and a C compiler are assumed; everything else is installed into .venv.
@@ -37,10 +38,10 @@ MO_FILES := $(PO_FILES:.po=.mo)
 
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help venv install translations run demo test browser lint format bench clean
+.PHONY: help venv install translations run demo test fuzz browser lint format bench clean
 
 help:
-	@sed -n '3,12s/^# \{0,1\}//p' $(firstword $(MAKEFILE_LIST))
+	@sed -n '3,13s/^# \{0,1\}//p' $(firstword $(MAKEFILE_LIST))
 
 # --- environment ------------------------------------------------------------------------------
 
@@ -83,6 +84,12 @@ demo: install
 test: install browser
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# tests/fuzz with many random examples per route (the suite runs a few deterministic ones).
+FUZZ_EXAMPLES ?= 300
+fuzz: install
+	IDP_TEST_FUZZ_PROFILE=idp-fuzz-long IDP_TEST_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) \
+		$(BIN)/python -m pytest -n 2 -q tests/fuzz
+
 # tests/browser drives the operating system's Chromium through Playwright (no browser download).
 # Installing it needs root (CI runs as root); elsewhere this says what to install and fails.
 CHROMIUM := /usr/bin/chromium
@@ -111,7 +118,7 @@ format: install
 	$(BIN)/ruff format $(LINT_PATHS)
 
 bench: install
-	$(BIN)/python bench/run.py
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 # keys/ holds the signing keys and is never touched here.
 clean:

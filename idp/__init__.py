@@ -9,7 +9,7 @@ from typing import Any
 
 from flask import Flask
 
-from idp.config import PROJECT_ROOT, Config, load_config
+from idp.config import MAX_REQUEST_BYTES, PROJECT_ROOT, Config, load_config
 
 __all__ = ["create_app"]
 
@@ -35,7 +35,7 @@ def create_app(config: Mapping[str, Any] | Config | None = None) -> Flask:
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=settings.secure_cookies,
         PREFERRED_URL_SCHEME="https" if settings.secure_cookies else "http",
-        MAX_CONTENT_LENGTH=64 * 1024,
+        MAX_CONTENT_LENGTH=MAX_REQUEST_BYTES,
         WTF_CSRF_TIME_LIMIT=settings.INTERACTION_TTL,
         WTF_CSRF_SSL_STRICT=False,  # Referer is suppressed by our own no-referrer policy
         BABEL_DEFAULT_LOCALE=settings.DEFAULT_LOCALE,
@@ -48,6 +48,9 @@ def create_app(config: Mapping[str, Any] | Config | None = None) -> Flask:
     services.keys.ensure()
     if settings.BACKCHANNEL_DISPATCHER:
         services.backchannel.start()
+    if settings.DISCLOSURE_CHAIN_INTERVAL:
+        # Started by the first request: in each worker process, never in a master that forks.
+        app.before_request(services.disclosure_chainer.ensure_running)
 
     if settings.PROXY_COUNT:
         from werkzeug.middleware.proxy_fix import ProxyFix

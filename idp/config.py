@@ -21,6 +21,10 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 # Fictional people and companies with valid check digits, for development and demos.
 DEMO_REGISTRY = Path(__file__).resolve().parent / "data" / "demo-registry.json"
 
+# The largest request body the provider reads (Flask's MAX_CONTENT_LENGTH; larger ones answer
+# 413 and `idp serve` closes their connection: docs/configuration.md, "Input limits").
+MAX_REQUEST_BYTES = 64 * 1024
+
 # OWASP Password Storage Cheat Sheet minimum for argon2id: m=19 MiB, t=2, p=1.
 OWASP_ARGON2_MIN_MEMORY_KIB = 19 * 1024
 OWASP_ARGON2_MIN_TIME_COST = 2
@@ -92,7 +96,8 @@ class Config:
 
     # Keys: retired keys stay published this long after retirement (longest signed token lifetime).
     KEY_RETIRED_GRACE: int = 0  # 0 means: ID_TOKEN_TTL + 300
-    KEYS_RELOAD_INTERVAL: int = 5
+    # 0: the keys folder is checked (one stat) at every use, so a rotation is seen at once.
+    KEYS_RELOAD_INTERVAL: int = 0
 
     # Back-channel logout (OpenID Connect Back-Channel Logout 1.0): the POST timeout, how long
     # undelivered logouts are retried, how often the dispatcher looks for due retries, and
@@ -101,6 +106,10 @@ class Config:
     BACKCHANNEL_GIVE_UP: int = 24 * 3600
     BACKCHANNEL_POLL_INTERVAL: int = 5
     BACKCHANNEL_DISPATCHER: bool = True
+
+    # The disclosure log: how often (seconds) each server process links recorded disclosures
+    # into the hash chain; 0: no chainer thread (another process, or `idp audit chain`, does it).
+    DISCLOSURE_CHAIN_INTERVAL: float = 1.0
 
     # Behind a reverse proxy: how many proxies set X-Forwarded-* headers.
     PROXY_COUNT: int = 0
@@ -194,6 +203,8 @@ def load_config(overrides: Mapping[str, Any] | None = None) -> Config:
                 values[f.name] = raw if isinstance(raw, bool) else _bool(str(raw))
             elif isinstance(default, int):
                 values[f.name] = int(raw)
+            elif isinstance(default, float):
+                values[f.name] = float(raw)
             else:
                 values[f.name] = str(raw)
         except ValueError as exc:
@@ -284,6 +295,12 @@ def _validate(config: Config) -> None:
     for name in ("BACKCHANNEL_TIMEOUT", "BACKCHANNEL_GIVE_UP", "BACKCHANNEL_POLL_INTERVAL"):
         if getattr(config, name) < 1:
             raise ConfigError(f"IDP_{name} must be a positive number of seconds")
+    interval = config.DISCLOSURE_CHAIN_INTERVAL
+    if interval != 0 and not 0.1 <= interval <= 3600:
+        raise ConfigError(
+            "IDP_DISCLOSURE_CHAIN_INTERVAL must be 0 (no chainer thread) or between 0.1 and "
+            "3600 seconds"
+        )
     for name in ("KEY_RETIRED_GRACE", "KEYS_RELOAD_INTERVAL", "PROXY_COUNT"):
         if getattr(config, name) < 0:
             raise ConfigError(f"IDP_{name} must not be negative")

@@ -13,7 +13,7 @@ Who depends on whom (arrows point down; nobody reaches through a service to anot
       tokens, id_tokens, claims, subjects, keys, backchannel, metadata
     accounts, sign_in, recovery, keeping_current, registration,     (idp.identity: the rules)
       agreements, people, entities, company_members,
-      admins, sms, audit, disclosures, installation, resealing, verifier
+      admins, sms, audit, disclosures, disclosure_chainer, installation, resealing, verifier
     db, redis, sessions, throttle, console_sessions,                (idp.models, idp.store)
       verification_failures
 
@@ -24,6 +24,9 @@ work): it receives it as a callable, so the identity layer imports nothing above
 from __future__ import annotations
 
 import functools
+import hashlib
+import json
+from functools import partial
 from typing import Any
 
 import redis
@@ -33,7 +36,7 @@ from idp.identity.accounts import AccountLifecycle
 from idp.identity.admins import Administrators
 from idp.identity.agreements import Agreements
 from idp.identity.audit import Audit
-from idp.identity.disclosures import DisclosureLog
+from idp.identity.disclosures import DisclosureChainer, DisclosureLog
 from idp.identity.entities import Entities, MemberLookup
 from idp.identity.installation import Installation
 from idp.identity.keeping_current import KeepingCurrent
@@ -47,6 +50,7 @@ from idp.identity.resealing import Resealing
 from idp.identity.sms import SmsCodes
 from idp.identity.verification import IdentityChecks
 from idp.identity.verifiers import Verifier, build_verifier
+from idp.models import AgreementKind, AgreementVersion, Base, Client
 from idp.models.base import Database
 from idp.oauth import claims as claims_module
 from idp.oauth.backchannel import BackchannelDispatcher
@@ -80,12 +84,19 @@ from idp.store.connection import is_embedded
 from idp.store.console import ConsoleSessions
 from idp.store.ratelimit import HourlyLimit, LoginThrottle
 from idp.store.sessions import SessionStore
+from idp.store.versions import SharedVersions
 
 UI_LOCALES = ["zh-CN", "en"]
 # A console login must finish its second factor within this many seconds.
 CONSOLE_PENDING_TTL = 300
 
 cached = functools.cached_property
+
+# Rows cached in every process, by the area of their shared version (idp.store.versions).
+CACHED_AREAS: dict[str, tuple[type[Base], ...]] = {
+    "clients": (Client,),
+    "agreements": (AgreementKind, AgreementVersion),
+}
 
 
 class Services:
@@ -98,7 +109,20 @@ class Services:
     # -- persistence -------------------------------------------------------------------------
     @cached
     def db(self) -> Database:
-        return Database(self.config.DATABASE_URL)
+        database = Database(self.config.DATABASE_URL)
+        # Whatever code commits a change to cached rows (console, API, command, RFC 7592), every
+        # process reloads them at its next read (idp.store.versions). Redis is reached only
+        # when such a change is committed.
+        for area, models in CACHED_AREAS.items():
+            database.on_commit_of(models, partial(self._bump, area))
+        return database
+
+    def _bump(self, area: str) -> None:
+        self.cache_versions.bump(area)
+
+    @cached
+    def cache_versions(self) -> SharedVersions:
+        return SharedVersions(lambda: self.redis, tuple(CACHED_AREAS))
 
     @cached
     def redis(self) -> redis.Redis:
@@ -170,8 +194,14 @@ class Services:
         return DisclosureLog(self.db)
 
     @cached
+    def disclosure_chainer(self) -> DisclosureChainer:
+        """Links queued disclosures into the chain in a thread of this process; the web
+        application starts it at its first request (in each worker process of the server)."""
+        return DisclosureChainer(self.disclosures, self.config.DISCLOSURE_CHAIN_INTERVAL)
+
+    @cached
     def agreements(self) -> Agreements:
-        return Agreements(self.db)
+        return Agreements(self.db, self.cache_versions)
 
     @cached
     def verifier(self) -> Verifier:
@@ -263,12 +293,18 @@ class Services:
         return metadata(self.issuer, UI_LOCALES, self.config.TRUST_FRAMEWORK)
 
     @cached
+    def metadata_document(self) -> tuple[bytes, str]:
+        """The metadata as JSON bytes and its entity tag (it changes only with the settings)."""
+        body = json.dumps(self.metadata, separators=(",", ":"), sort_keys=True).encode()
+        return body, hashlib.sha256(body).hexdigest()[:32]
+
+    @cached
     def sensitive_claims(self) -> frozenset[str]:
         return frozenset(claims_module.BUILTIN_SENSITIVE_CLAIMS | self.config.sensitive_claims)
 
     @cached
     def portals(self) -> Portals:
-        return Portals(self.db)
+        return Portals(self.db, self.cache_versions)
 
     @cached
     def retention(self) -> Retention:
@@ -412,10 +448,12 @@ class Services:
         return self
 
     def close(self) -> None:
-        """Stop the background dispatcher and close the stores that were opened."""
+        """Stop the background threads and close the stores that were opened."""
         built = vars(self)
         if "backchannel" in built:
             self.backchannel.stop()
+        if "disclosure_chainer" in built:
+            self.disclosure_chainer.stop()
         if "db" in built:
             self.db.dispose()
         if "redis" in built and not is_embedded(self.redis):

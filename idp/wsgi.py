@@ -1,4 +1,5 @@
-"""WSGI entry point for gunicorn: ``gunicorn idp.wsgi:app``."""
+"""WSGI entry point: ``granian --interface wsgi idp.wsgi:app`` (what ``idp serve`` runs), or any
+WSGI server."""
 
 from idp import create_app
 

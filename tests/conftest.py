@@ -61,6 +61,9 @@ SETTINGS = {
     "IDP_ARGON2_MEMORY_KIB": "19456",
     "IDP_ARGON2_TIME_COST": "2",
     "IDP_ARGON2_PARALLELISM": "1",
+    # No disclosure chainer thread: records stay queued until a test chains them (`idp audit
+    # chain`) or starts an app with its own chainer (tests/agreements/test_disclosure_chainer.py).
+    "IDP_DISCLOSURE_CHAIN_INTERVAL": "0",
 }
 os.environ.update(SETTINGS)
 for name in list(os.environ):

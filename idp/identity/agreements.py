@@ -47,6 +47,10 @@ from idp.identity.agreement_publishing import (
 )
 from idp.models.agreement import AgreementAcceptance, AgreementKind, AgreementVersion
 from idp.models.base import Database, utcnow
+from idp.store.versions import SharedVersions, VersionedCache
+
+# The shared cache version of agreement kinds and versions (idp.store.versions).
+CACHE_AREA = "agreements"
 
 __all__ = [
     "APPLIES_TO",
@@ -97,18 +101,38 @@ class Requirement:
     changes: list[tuple[str, str]]  # (marker, line): "+" added, "-" removed, since accepted
 
 
-def _effective(session: Session, kind: str) -> list[AgreementVersion]:
-    return list(
-        session.scalars(
-            select(AgreementVersion)
-            .where(
-                AgreementVersion.kind == kind,
-                AgreementVersion.reference_translation.is_(False),
-                AgreementVersion.effective_at <= utcnow(),
-            )
-            .order_by(AgreementVersion.version)
-        )
-    )
+@dataclass(frozen=True)
+class Catalogue:
+    """Every agreement kind (oldest first) with its authoritative versions in order, future ones
+    included (each request keeps those already in effect). Loaded in two queries and cached in
+    every process until an agreement is added or published (``Agreements``)."""
+
+    kinds: tuple[tuple[AgreementKind, tuple[AgreementVersion, ...]], ...]
+
+    def effective(self, user_type: str) -> list[tuple[AgreementKind, list[AgreementVersion]]]:
+        now = utcnow()
+        found = []
+        for kind, versions in self.kinds:
+            if kind.applies_to not in (user_type, "all"):
+                continue
+            current = [v for v in versions if v.effective_at <= now]
+            if current:
+                found.append((kind, current))
+        return found
+
+
+def load_catalogue(session: Session) -> Catalogue:
+    versions: dict[str, list[AgreementVersion]] = {}
+    for version in session.scalars(
+        select(AgreementVersion)
+        .where(AgreementVersion.reference_translation.is_(False))
+        .order_by(AgreementVersion.kind, AgreementVersion.version)
+    ):
+        versions.setdefault(version.kind, []).append(version)
+    kinds = session.scalars(
+        select(AgreementKind).order_by(AgreementKind.created_at, AgreementKind.kind)
+    ).all()
+    return Catalogue(tuple((kind, tuple(versions.get(kind.kind, ()))) for kind in kinds))
 
 
 def kinds_for(session: Session, user_type: str) -> list[AgreementKind]:
@@ -121,31 +145,38 @@ def kinds_for(session: Session, user_type: str) -> list[AgreementKind]:
     )
 
 
-def pending(session: Session, account_id: str, user_type: str) -> Requirement | None:
-    """The first agreement the account must accept, or be told about, before going on."""
-    for kind in kinds_for(session, user_type):
-        versions = _effective(session, kind.kind)
-        if not versions:
-            continue
-        seen = session.execute(
-            select(AgreementAcceptance.version, AgreementAcceptance.action).where(
-                AgreementAcceptance.account_id == account_id,
-                AgreementAcceptance.kind == kind.kind,
-            )
-        ).all()
+def pending(
+    session: Session, account_id: str, user_type: str, catalogue: Catalogue | None = None
+) -> Requirement | None:
+    """The first agreement the account must accept, or be told about, before going on: one
+    query of the account's evidence, over the catalogue (loaded here unless given)."""
+    effective = (catalogue or load_catalogue(session)).effective(user_type)
+    if not effective:
+        return None
+    seen_by_kind: dict[str, list[tuple[int, str]]] = {}
+    for kind_name, number, action in session.execute(
+        select(
+            AgreementAcceptance.kind, AgreementAcceptance.version, AgreementAcceptance.action
+        ).where(
+            AgreementAcceptance.account_id == account_id,
+            AgreementAcceptance.kind.in_([kind.kind for kind, _versions in effective]),
+        )
+    ):
+        seen_by_kind.setdefault(kind_name, []).append((number, action))
+    for kind, versions in effective:
+        seen = seen_by_kind.get(kind.kind, [])
         accepted = max((v for v, action in seen if action == "accepted"), default=None)
         acknowledged = max((v for v, _action in seen), default=None)
         latest_material = max((v.version for v in versions if v.material), default=None)
         latest = versions[-1]
         if latest_material is not None and (accepted is None or accepted < latest_material):
-            target = next(v for v in versions if v.version == latest.version)
             return Requirement(
                 kind=kind.kind,
                 title=kind.title,
-                version=target,
+                version=latest,
                 mode="accept",
                 accepted_version=accepted,
-                changes=changed_lines(versions, accepted, target),
+                changes=changed_lines(versions, accepted, latest),
             )
         if acknowledged is None or acknowledged < latest.version:
             return Requirement(
@@ -227,8 +258,9 @@ def history(session: Session, account_id: str) -> list[AgreementAcceptance]:
 def current_texts(session: Session, language: str) -> list[tuple[AgreementKind, AgreementVersion]]:
     """The current version of every kind, in ``language`` when a translation exists."""
     result = []
-    for kind in session.scalars(select(AgreementKind).order_by(AgreementKind.created_at)):
-        versions = _effective(session, kind.kind)
+    now = utcnow()
+    for kind, authoritative in load_catalogue(session).kinds:
+        versions = [v for v in authoritative if v.effective_at <= now]
         if not versions:
             continue
         latest = versions[-1]
@@ -260,12 +292,23 @@ class Agreements:
     agreement pages use them, and as the ``idp agreements`` command lists, adds and publishes
     (and the console previews and publishes: :meth:`preview`, :meth:`publish_previewed`)."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, versions: SharedVersions) -> None:
         self._db = db
+        # Asked at every login and authorization: cached until a kind or version is committed
+        # (``CACHE_AREA``; the composition root bumps it, idp.store.versions).
+        self._catalogue: VersionedCache[None, Catalogue] = VersionedCache(
+            versions, CACHE_AREA, self._load_catalogue
+        )
+
+    def _load_catalogue(self, _key: None) -> Catalogue:
+        with self._db.session_factory() as session:
+            catalogue = load_catalogue(session)
+            session.expunge_all()  # read-only rows shared by the process's threads
+            return catalogue
 
     def pending(self, subject_id: str, user_type: str) -> Requirement | None:
         """What an account (or a company, by its id) must accept or be told about now."""
-        return pending(self._db.session(), subject_id, user_type)
+        return pending(self._db.session(), subject_id, user_type, self._catalogue.get(None))
 
     def record_pending(
         self,

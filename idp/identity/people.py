@@ -83,12 +83,30 @@ class Application:
 
     def validate(self) -> dict[str, str]:
         """Field checks that need no store: formats, check digits, the password policy."""
+        errors = self.validate_identity()
+        problem = check_password(
+            self.password,
+            phone=self.phone if "phone" not in errors else None,
+            id_number=self.id_number or None,
+        )
+        if problem:
+            errors["password"] = problem
+        elif self.password != self.password_confirm:
+            errors["password_confirm"] = "mismatch"
+        if not self.accepted_agreement:
+            errors["accept_agreement"] = "required"
+        self.errors = errors
+        return errors
+
+    def validate_identity(self) -> dict[str, str]:
+        """The name, the document and the phone: the cheap checks (lengths, formats, the check
+        digit) run before anything costs, an SMS code sent first of all (issue 17)."""
         errors: dict[str, str] = {}
         if not self.name:
             errors["name"] = "required"
-        elif len(self.name) > MAX_NAME_LENGTH or any(
-            unicodedata.category(ch).startswith(("C", "N", "S")) for ch in self.name
-        ):
+        elif len(self.name) > MAX_NAME_LENGTH:
+            errors["name"] = "too_long"
+        elif any(unicodedata.category(ch).startswith(("C", "N", "S")) for ch in self.name):
             errors["name"] = "format"
         if self.id_type not in documents.ID_TYPES:
             errors["id_type"] = "id_type"
@@ -105,21 +123,15 @@ class Application:
             errors["phone"] = "format"
         else:
             self.phone = phone
-        problem = check_password(self.password, phone=phone, id_number=self.id_number or None)
-        if problem:
-            errors["password"] = problem
-        elif self.password != self.password_confirm:
-            errors["password_confirm"] = "mismatch"
-        if not self.accepted_agreement:
-            errors["accept_agreement"] = "required"
-        self.errors = errors
         return errors
 
 
 def normalize_name(raw: str) -> str:
     """NFC, surrounding spaces removed, inner runs of spaces collapsed (names of minorities and
     foreigners keep their middle dots and single spaces)."""
-    return " ".join(unicodedata.normalize("NFC", raw or "").split())[:256]
+    return " ".join(unicodedata.normalize("NFC", (raw or "")[: MAX_NAME_LENGTH * 4]).split())[
+        : MAX_NAME_LENGTH + 1
+    ]
 
 
 @dataclass

@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import DateTime, MetaData, create_engine, event, make_url, text
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import DeclarativeBase, Session, scoped_session, sessionmaker
+from sqlalchemy.orm import (
+    DeclarativeBase,
+    ORMExecuteState,
+    Session,
+    UOWTransaction,
+    scoped_session,
+    sessionmaker,
+)
 from sqlalchemy.types import TypeDecorator
 
 NAMING_CONVENTION = {
@@ -91,6 +98,41 @@ class Database:
     def remove(self) -> None:
         self.session.remove()
 
+    def on_commit_of(self, models: tuple[type[Base], ...], callback: Callable[[], None]) -> None:
+        """Call ``callback`` after every commit that wrote a row of ``models``, whichever code
+        wrote it: ORM units of work (add, change, delete) and ORM-enabled ``insert``/``update``/
+        ``delete`` statements alike. Caches of those rows are invalidated this way
+        (``idp.store.versions``); a rolled-back change calls nothing."""
+        flag = f"changed:{id(callback)}"
+
+        def touches(instances: Iterator[object]) -> bool:
+            return any(isinstance(instance, models) for instance in instances)
+
+        def after_flush(session: Session, _context: UOWTransaction) -> None:
+            if touches(iter(session.new)) or touches(iter(session.dirty)):
+                session.info[flag] = True
+            elif touches(iter(session.deleted)):
+                session.info[flag] = True
+
+        def do_orm_execute(state: ORMExecuteState) -> None:
+            if not (state.is_insert or state.is_update or state.is_delete):
+                return
+            mapper = state.bind_mapper
+            if mapper is not None and issubclass(mapper.class_, models):
+                state.session.info[flag] = True
+
+        def after_commit(session: Session) -> None:
+            if session.info.pop(flag, False):
+                callback()
+
+        def after_rollback(session: Session) -> None:
+            session.info.pop(flag, None)
+
+        event.listen(self.session_factory, "after_flush", after_flush)
+        event.listen(self.session_factory, "do_orm_execute", do_orm_execute)
+        event.listen(self.session_factory, "after_commit", after_commit)
+        event.listen(self.session_factory, "after_rollback", after_rollback)
+
     def ping(self) -> None:
         """Raise unless the database answers (readiness checks)."""
         try:
@@ -119,5 +161,10 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyp
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
+    # WAL with synchronous=NORMAL: a commit is one write to the log, no fsync; the database
+    # never corrupts, and an application crash loses nothing (the log is in the OS). Only a
+    # power loss or kernel crash may lose the last commits. SQLite is the embedded default for
+    # development and small sites; production runs PostgreSQL (docs/operations.md).
+    cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=15000")
     cursor.close()

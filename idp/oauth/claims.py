@@ -13,7 +13,7 @@ from typing import Any, Protocol
 from idp.identity.documents import mask_id_number
 from idp.identity.people import Profile
 from idp.models import Account, Grant, Verification
-from idp.oauth.errors import InvalidRequestError
+from idp.oauth.errors import InvalidRequestError, printable
 from idp.oauth.subjects import Subjects
 
 # Scope -> the claims it releases. ``openid`` gives ``sub`` only. The full ``id_number`` needs
@@ -77,7 +77,8 @@ def parse_claims_parameter(raw: str | None) -> dict[str, dict[str, Any]] | None:
         parsed: dict[str, Any] = {}
         for name, request in requests.items():
             if request is not None and not isinstance(request, dict):
-                raise InvalidRequestError(f"'claims.{target}.{name}' must be null or an object.")
+                shown = printable(name)
+                raise InvalidRequestError(f"'claims.{target}.{shown}' must be null or an object.")
             if request:
                 if "essential" in request and not isinstance(request["essential"], bool):
                     raise InvalidRequestError("'essential' must be a boolean.")

@@ -43,7 +43,15 @@ __all__ = [
     "UnsupportedResponseTypeError",
     "UnsupportedTokenTypeError",
     "UntrustedRedirectError",
+    "printable",
 ]
+
+
+def printable(value: str) -> str:
+    """``value`` as it may appear in an ``error_description``: RFC 6749 4.1.2.1 allows only
+    %x20-21 / %x23-5B / %x5D-7E there (Authlib raises on anything else), so every other
+    character of a request's text quoted back becomes ``?``."""
+    return "".join(c if " " <= c <= "~" and c not in '"\\' else "?" for c in value)
 
 
 class UnmetAuthenticationRequirementsError(OAuth2Error):

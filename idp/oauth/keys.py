@@ -8,12 +8,17 @@ holding the private JWK and its state:
 - ``retired``: no longer signs; published until every token it signed has expired.
 
 ``rotate`` moves next -> active -> retired and creates a new next key. Running processes notice
-the change on disk within ``reload_interval`` seconds.
+the change at their next use of the keys: each use compares the folder's modification time (one
+``stat``, no read) with what was loaded, and every write replaces a file in the folder, which
+changes it. ``reload_interval`` (seconds) can space the checks out on a slow shared file system.
+The published key set is kept as ready JSON bytes with its ETag (RFC 9110 8.8.3), so the JWKS
+endpoint does no work per request.
 """
 
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import json
 import os
 import secrets
@@ -62,15 +67,16 @@ def _generate(alg: str) -> dict[str, Any]:
 
 
 class KeyRing:
-    def __init__(self, keys_dir: Path, *, retired_grace: int, reload_interval: int = 5) -> None:
+    def __init__(self, keys_dir: Path, *, retired_grace: int, reload_interval: int = 0) -> None:
         self.keys_dir = keys_dir
         self.retired_grace = retired_grace
         self.reload_interval = reload_interval
         self._keys: list[StoredKey] = []
         self._signing: dict[str, tuple[str, Any]] = {}
         self._jwks: dict[str, Any] = {"keys": []}
+        self._jwks_document: tuple[bytes, str] = (b'{"keys":[]}', "")
         self._verify_set: KeySet | None = None
-        self._loaded_mtime = -1.0
+        self._loaded_mtime = -1
         self._checked_at = 0.0
 
     # -- files -------------------------------------------------------------------------------
@@ -178,11 +184,15 @@ class KeyRing:
 
     # -- cached views ------------------------------------------------------------------------
     def _load(self, force: bool = False) -> None:
-        now = time.monotonic()
-        if not force and now - self._checked_at < self.reload_interval:
-            return
-        self._checked_at = now
-        mtime = self.keys_dir.stat().st_mtime if self.keys_dir.exists() else 0.0
+        if not force and self.reload_interval:
+            now = time.monotonic()
+            if now - self._checked_at < self.reload_interval:
+                return
+            self._checked_at = now
+        try:
+            mtime = self.keys_dir.stat().st_mtime_ns
+        except FileNotFoundError:
+            mtime = 0
         if not force and mtime == self._loaded_mtime:
             return
         keys = self._read_all() if self.keys_dir.exists() else []
@@ -198,12 +208,19 @@ class KeyRing:
         self._keys = keys
         self._signing = signing
         self._jwks = {"keys": [k.public_jwk() for k in published]}
+        body = json.dumps(self._jwks, separators=(",", ":"), sort_keys=True).encode()
+        self._jwks_document = (body, hashlib.sha256(body).hexdigest()[:32])
         self._verify_set = KeySet.import_key_set(cast(Any, self._jwks)) if published else None
         self._loaded_mtime = mtime
 
     def jwks(self) -> dict[str, Any]:
         self._load()
         return self._jwks
+
+    def jwks_document(self) -> tuple[bytes, str]:
+        """The published key set as JSON bytes, and its entity tag."""
+        self._load()
+        return self._jwks_document
 
     def sign(self, claims: dict[str, Any], alg: str = DEFAULT_ALGORITHM, typ: str = "JWT") -> str:
         self._load()

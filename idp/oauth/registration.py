@@ -119,6 +119,12 @@ def translate(body: Any) -> dict[str, Any]:
         raise RegistrationError(
             "invalid_client_metadata", "The request body must be a JSON object."
         )
+    # RFC 7591 2: a member is given with a value or left out; null is neither.
+    nulls = sorted(str(name) for name, value in body.items() if value is None)
+    if nulls:
+        raise RegistrationError(
+            "invalid_client_metadata", f"{', '.join(nulls)}: null is not a value; leave it out."
+        )
     refused = [name for name in ADMINISTRATOR_ONLY if name in body]
     if refused:
         raise RegistrationError(

@@ -9,7 +9,7 @@ from typing import Any
 from authlib.oauth2 import AuthorizationServer as _AuthorizationServer
 
 from idp.models import Client
-from idp.oauth.errors import InvalidRequestError
+from idp.oauth.errors import InvalidRequestError, printable
 from idp.oauth.grants import save_token
 from idp.oauth.requests import ProtocolRequest, ProtocolResponse
 from idp.oauth.tokens import TokenService
@@ -36,7 +36,8 @@ class AuthorizationServer(_AuthorizationServer):
             name for name, values in request.payload.datalist.items() if len(values) > 1
         )
         if repeated:
-            error = InvalidRequestError(f"Repeated parameter: {', '.join(repeated)}.")
+            names = ", ".join(printable(name) for name in repeated)
+            error = InvalidRequestError(f"Repeated parameter: {names}.")
             return self.handle_error_response(request, error)
         if not request.payload.grant_type:
             return self.handle_error_response(request, InvalidRequestError("Missing 'grant_type'."))

@@ -75,7 +75,8 @@ class SessionStore:
     def get(self, session_id: str | None) -> LoginSession | None:
         if not session_id:
             return None
-        raw = self.client.get(self._key(session_id))
+        # Read and slide the idle expiry in one round trip (GETEX, Redis 6.2).
+        raw = self.client.getex(self._key(session_id), ex=self.idle_ttl)
         if not raw:
             return None
         session = LoginSession(**json.loads(raw))
@@ -83,9 +84,10 @@ class SessionStore:
         if now - session.created_at >= self.absolute_ttl:
             self.destroy(session_id)
             return None
-        # Sliding idle expiry, never past the absolute limit.
+        # Never past the absolute limit: near its end the key expires with it.
         remaining = self.absolute_ttl - (now - session.created_at)
-        self.client.expire(self._key(session_id), min(self.idle_ttl, remaining))
+        if remaining < self.idle_ttl:
+            self.client.expire(self._key(session_id), remaining)
         return session
 
     def add_client(self, session_id: str, session: LoginSession, client_id: str) -> None:

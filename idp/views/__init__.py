@@ -12,6 +12,7 @@ def init_app(app: Flask, services: Services) -> None:
         account,
         agreements,
         authorize,
+        boundary,
         companies,
         discovery,
         health,
@@ -25,6 +26,7 @@ def init_app(app: Flask, services: Services) -> None:
     )
 
     web.init_app(app, services)
+    boundary.init_app(app)  # the first check of every request: hostile input (issue 17)
     # Every step of the engine has its page, and every page its step.
     if set(interaction.PAGES) != set(services.steps.steps):
         raise RuntimeError(

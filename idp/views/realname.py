@@ -30,6 +30,7 @@ from idp.views.web import services
 MESSAGES: dict[tuple[str, str], Any] = {
     ("name", "required"): lazy_gettext("Enter your name as written on your identity document."),
     ("name", "format"): lazy_gettext("The name contains characters that are not allowed."),
+    ("name", "too_long"): lazy_gettext("The name is too long: at most 64 characters."),
     ("name", "registry_mismatch"): lazy_gettext(
         "The name and the ID number do not match the population registry. Check both."
     ),
@@ -205,7 +206,15 @@ def register() -> RegistrationOutcome:
     state = FormState(values=kept_values(request.form))
     action = request.form.get("action")
     if action == "send_code":
-        send_code(request.form.get("phone", ""), "register", state)
+        # Cheap checks first (issue 17): no SMS for a name, an ID number or a phone that the
+        # final submit would refuse anyway (a wrong check digit, say). A field not filled in
+        # yet is asked for at the submit.
+        checked = Application.from_form(request.form).validate_identity()
+        problems = {name: code for name, code in checked.items() if code != "required"}
+        for name, code in problems.items():
+            state.fail(name, code)
+        if not problems:
+            send_code(request.form.get("phone", ""), "register", state)
         return RegistrationOutcome(None, state)
     if action != "register":
         state.refuse(_("Something is wrong with the form. Try again."), 400)

@@ -92,30 +92,45 @@ def test_results_are_paginated(client, cli, provider):
 
 
 def test_disclosure_log_and_chain_verification(client, cli, app, provider, confidential_rp, user):
-    """The chain verifies, and a record changed in the database is found (as `idp audit
-    verify` finds it); auditors may run the check."""
+    """The disclosure search lists a release at once, marked as not yet chained, and with its
+    sequence number once chained; the chain check counts what is queued and verifies what is
+    chained, and a record changed in the database is found (as `idp audit verify` finds it);
+    auditors may run the check."""
     log_in(confidential_rp, user["username"], user["password"])
     log_in(confidential_rp, user["username"], user["password"], prompt="login")
     auditor = console_admin(app.test_client(), cli, "auditor")
+    search = f"/admin/audit?log=disclosures&account={user['id']}&lang=en"
 
-    disclosures = page(auditor.client, f"/admin/audit?log=disclosures&account={user['id']}")
+    queued = page(auditor.client, search)
     html = page(auditor.client, "/admin/audit?lang=en")
-    intact = auditor.client.post(
-        "/admin/audit/verify-chain?lang=en", data={"csrf_token": csrf_token(html)}
-    )
+    verify = {"csrf_token": csrf_token(html)}
+    counted = auditor.client.post("/admin/audit/verify-chain?lang=en", data=verify)
+    counted_page = page(auditor.client, counted.headers["Location"] + "&lang=en")
+    cli.ok("audit", "chain")
+    chained = page(auditor.client, search)
+    intact = auditor.client.post("/admin/audit/verify-chain?lang=en", data=verify)
     intact_page = page(auditor.client, intact.headers["Location"] + "&lang=en")
     with provider.db.engine.begin() as connection:
         connection.execute(text("UPDATE disclosures SET claims = '[\"name\"]' WHERE seq = 1"))
-    broken = auditor.client.post(
-        "/admin/audit/verify-chain?lang=en", data={"csrf_token": csrf_token(html)}
-    )
+    broken = auditor.client.post("/admin/audit/verify-chain?lang=en", data=verify)
     broken_page = page(auditor.client, broken.headers["Location"] + "&lang=en")
 
-    seqs = re.findall(r'<tr data-seq="(\d+)" data-account="([^"]+)"', disclosures)
-    assert seqs and all(account == user["id"] for _seq, account in seqs)
-    assert intact.status_code == 303
+    waiting = re.findall(r'<tr data-seq="" data-account="([^"]+)" [^>]*data-chained="no">', queued)
+    assert waiting and set(waiting) == {user["id"]}
+    assert queued.count("not yet chained</span>") == len(waiting)
+    seqs = re.findall(
+        r'<tr data-seq="(\d+)" data-account="([^"]+)" [^>]*data-chained="yes">', chained
+    )
+    assert sorted(int(seq) for seq, _account in seqs) == list(range(1, len(waiting) + 1))
+    assert all(account == user["id"] for _seq, account in seqs)
+    assert "not yet chained</span>" not in chained
+    assert counted.status_code == intact.status_code == 303
     assert intact.headers["Location"] == "/admin/audit?log=disclosures"
     entries = len(seqs)
+    assert alert(counted_page) == (
+        f"The disclosure chain is intact: 0 entries. {entries} more are recorded and not yet "
+        "chained."
+    )
     assert alert(intact_page) == f"The disclosure chain is intact: {entries} entries."
     assert 'class="info-note" role="status" id="admin-notice"' in intact_page
     assert alert(broken_page) == "The disclosure chain is broken at entry 1: the entry was changed."
@@ -123,5 +138,9 @@ def test_disclosure_log_and_chain_verification(client, cli, app, provider, confi
     checks = sorted(
         audit_events(provider, "disclosure_chain_verified"), key=lambda e: e["created_at"]
     )
-    assert [e["details"]["ok"] for e in checks] == [True, False]
+    assert [(e["details"]["ok"], e["details"]["queued"]) for e in checks] == [
+        (True, entries),
+        (True, 0),
+        (False, 0),
+    ]
     assert all(e["actor"] == auditor.account_id for e in checks)

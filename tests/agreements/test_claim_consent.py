@@ -70,7 +70,7 @@ def test_consent_page_gives_the_sensitive_claim_its_own_checkbox(rp, user):
     assert "Sensitive personal information" in page
 
 
-def test_refusing_the_sensitive_claim_still_logs_in_without_it(rp, user, provider):
+def test_refusing_the_sensitive_claim_still_logs_in_without_it(rp, user, provider, cli):
     """No tick: the login goes on; ``name`` is in neither the ID token nor userinfo, and the
     disclosure log lists no ``name`` for this portal."""
     result = walk(rp, user["username"], user["password"])
@@ -80,6 +80,7 @@ def test_refusing_the_sensitive_claim_still_logs_in_without_it(rp, user, provide
     assert "name" not in claims and "name" not in info
     assert claims["preferred_username"] == user["username"]
     assert info["preferred_username"] == user["username"]
+    cli.ok("audit", "chain")  # the records, linked into the hash chain
     released = rows(provider, "SELECT channel, claims FROM disclosures ORDER BY seq")
     assert {r["channel"] for r in released} == {"id_token", "userinfo"}
     for row in released:

@@ -1,8 +1,8 @@
-"""The provider as a real server: ``idp db upgrade`` then ``idp serve`` (gunicorn) in a subprocess.
+"""The provider as a real server: ``idp db upgrade`` then ``idp serve`` (Granian) in a subprocess.
 
 Each server gets its own temporary instance folder, signing keys, SQLite database and embedded
 Redis, on a free loopback port, so it never touches the suite's stores or another engineer's.
-``stop`` always ends what ``start`` began: the gunicorn master and its workers (one process group)
+``stop`` always ends what ``start`` began: the Granian main process and its workers (one group)
 and the embedded ``redis-server``, which daemonizes and so is found by the pid it records.
 """
 
@@ -132,7 +132,7 @@ class ProviderServer:
             return ""
 
     def stop(self) -> None:
-        """SIGTERM (gunicorn's graceful stop, which also shuts the embedded Redis down), then
+        """SIGTERM (Granian's graceful stop, which also shuts the embedded Redis down), then
         SIGKILL for whatever is left; the temporary folder goes last."""
         if self.process is not None and self.process.poll() is None:
             self.process.terminate()

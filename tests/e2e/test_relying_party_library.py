@@ -1,6 +1,6 @@
 """End to end: a real relying-party library (Authlib's requests client) against ``idp serve``.
 
-The provider runs as it does in production, under gunicorn with two workers, started by this
+The provider runs as it does in production, under Granian with two workers, started by this
 module with its own state. The portal side uses only Authlib's OAuth2Session (discovery, PKCE,
 code exchange, refresh, revocation) and jwcrypto for the ID token, never the provider's code;
 a ``requests.Session`` plays the person's browser on the real login and consent pages.

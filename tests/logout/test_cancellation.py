@@ -112,6 +112,7 @@ def test_everything_ends_and_personal_data_is_erased(
                 assert not any(value in dumped for value in personal), table
     assert rows(provider, "SELECT 1 FROM consents") == []
     assert rows(provider, "SELECT 1 FROM grants") == []
+    cli.ok("audit", "chain")
     kept = rows(provider, "SELECT account_id FROM disclosures")
     assert kept and {row["account_id"] for row in kept} == {user["id"]}
     [event] = audit_events(provider, "account_cancelled")

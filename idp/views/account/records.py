@@ -1,6 +1,7 @@
 """What the person can read about their account: the overview (masked real-name data), their
 agreement acceptances, the portals they consented to (with withdrawal: PIPL article 15), and what
-each portal received and when (PIPL article 44; the disclosure log, claim names only)."""
+each portal received and when (PIPL article 44; the disclosure log, claim names only, shown at
+once: a record not yet linked into the hash chain is listed, marked, with the chained ones)."""
 
 from __future__ import annotations
 
@@ -159,6 +160,7 @@ def disclosures() -> Response | str:
             "channel": record.channel,
             "channel_label": str(CHANNELS.get(record.channel, record.channel)),
             "claims": [{"name": c, "description": describe(c)} for c in record.claims],
+            "chained": record.chained,
         }
         for record in records
     ]

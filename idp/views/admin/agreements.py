@@ -25,6 +25,7 @@ from idp.identity import agreements as rules
 from idp.models import AgreementKind
 from idp.views.account import DISPLAY_TIMEZONE, shown_time
 from idp.views.admin.auth import audit, console_required, notify, read_reason
+from idp.views.boundary import checks_its_own_form
 from idp.views.web import services
 
 bp = Blueprint("admin_agreements", __name__, url_prefix="/admin/agreements")
@@ -195,6 +196,7 @@ def _submitted(kind: str) -> Submitted | Answer:
 
 @bp.post("/<kind>/preview")
 @console_required(write=True)
+@checks_its_own_form  # the text, the reason and the time, each answered on its field
 def preview(kind: str) -> Answer:
     submitted = _submitted(kind)
     if not isinstance(submitted, Submitted):
@@ -208,6 +210,7 @@ def preview(kind: str) -> Answer:
 
 @bp.post("/<kind>/publish")
 @console_required(write=True)
+@checks_its_own_form  # the text, the reason and the time, each answered on its field
 def publish(kind: str) -> Answer:
     """Publish exactly the previewed text, as the previewed version number."""
     submitted = _submitted(kind)

@@ -1,12 +1,14 @@
 """The audit and disclosure logs in the console (``/admin/audit``), and the chain check.
 
-- **Search** ``AuditEvent`` (who did what, when, why) or ``DisclosureRecord`` (which claim names
-  went to which portal, PIPL articles 23 and 29) by account, portal, action and time, newest
+- **Search** ``AuditEvent`` (who did what, when, why) or the disclosure log (which claim names
+  went to which portal, PIPL articles 23 and 29; chained records and those recorded but not yet
+  chained, ``idp.identity.disclosures.Disclosure``) by account, portal, action and time, newest
   first, ``PAGE_SIZE`` rows a page. The search form is a POST: an account given by phone number
   or ID number is resolved here (``People.find_by_identifier``) and the results page is addressed
   by the account id only, so the identifier never appears in a URL.
 - **Verify the chain** (``idp.identity.disclosures.verify``, as ``idp audit verify``): every
-  entry's hash and link recomputed; the outcome is shown and audited. Auditors may run it.
+  chained entry's hash and link recomputed, the records not yet chained counted; the outcome is
+  shown and audited. Auditors may run it.
 """
 
 from __future__ import annotations
@@ -23,7 +25,8 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext
 from werkzeug.wrappers import Response
 
-from idp.models import AuditEvent, DisclosureRecord
+from idp.identity.disclosures import Disclosure
+from idp.models import AuditEvent
 from idp.views.account import DISPLAY_TIMEZONE, shown_time
 from idp.views.admin.accounts import find_account
 from idp.views.admin.auth import audit, console_required, notify
@@ -43,6 +46,7 @@ CHAIN_PROBLEMS = {
     "the entry was changed": lazy_gettext("the entry was changed"),
     "the chain head was removed": lazy_gettext("the chain head was removed"),
     "entries were removed from the end": lazy_gettext("entries were removed from the end"),
+    "an entry follows the chain head": lazy_gettext("an entry follows the chain head"),
 }
 Answer = Response | tuple[str, int] | str
 
@@ -125,7 +129,7 @@ def _read_filters(source: Any) -> Filters:
     return f
 
 
-def _found(f: Filters) -> list[AuditEvent] | list[DisclosureRecord]:
+def _found(f: Filters) -> list[AuditEvent] | list[Disclosure]:
     """The page asked for, and one more row (to know whether a next page exists)."""
     offset, limit = (f.page - 1) * PAGE_SIZE, PAGE_SIZE + 1
     if f.log == "disclosures":
@@ -153,10 +157,11 @@ def _rows(f: Filters) -> tuple[list[dict[str, Any]], bool]:
     more = len(found) > PAGE_SIZE
     rows = []
     for row in found[:PAGE_SIZE]:
-        if isinstance(row, DisclosureRecord):
+        if isinstance(row, Disclosure):
             rows.append(
                 {
-                    "seq": row.seq,
+                    "seq": row.seq,  # None: recorded, not yet chained
+                    "chained": row.chained,
                     "time": shown_time(row.created_at),
                     "account_id": row.account_id,
                     "client_id": row.client_id,
@@ -246,18 +251,29 @@ def search_form() -> Answer:
 @bp.post("/verify-chain")
 @console_required()
 def verify_chain() -> Response:
-    """Recompute the disclosure hash chain (a check that changes nothing: auditors may run it)."""
+    """Recompute the disclosure hash chain (a check that changes nothing: auditors may run it).
+    Records not yet chained are counted, not verified."""
     result = services().disclosures.verify()
     audit(
         "disclosure_chain_verified",
         details={
             "ok": result.ok,
             "entries": result.entries,
+            "queued": result.queued,
             "first_broken": result.first_broken,
             "problem": result.reason,
         },
     )
-    if result.ok:
+    if result.ok and result.queued:
+        notify(
+            _(
+                "The disclosure chain is intact: %(count)s entries. %(queued)s more are recorded "
+                "and not yet chained.",
+                count=result.entries,
+                queued=result.queued,
+            )
+        )
+    elif result.ok:
         notify(_("The disclosure chain is intact: %(count)s entries.", count=result.entries))
     else:
         problem = CHAIN_PROBLEMS.get(result.reason or "", result.reason or "")

@@ -189,10 +189,13 @@ def document(sensitive_claims: list[str] | None = None) -> dict[str, Any]:
     claims = sorted(sensitive_claims or [])
     metadata = metadata_properties(claims)
     auth = {
+        # Refused at the door (idp.views.boundary), in any parameter: control characters,
+        # text that is not UTF-8, a lone surrogate, an over-long value.
+        "400": _problem("Input refused before anything else: one member of errors."),
         "401": _problem(
             "No token, or an unknown, expired or revoked one.",
             {"WWW-Authenticate": {"$ref": "#/components/headers/WWW-Authenticate"}},
-        )
+        ),
     }
     write = {
         **auth,
