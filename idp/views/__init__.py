@@ -26,6 +26,13 @@ def init_app(app: Flask, services: Services) -> None:
     )
 
     web.init_app(app, services)
+
+    def published(path: str) -> tuple[bytes, str]:
+        return services.keys.jwks_document() if path == "/jwks.json" else services.metadata_document
+
+    app.wsgi_app = discovery.PublishedDocuments(  # type: ignore[method-assign]
+        app.wsgi_app, published, hsts=services.config.secure_cookies
+    )
     boundary.init_app(app)  # the first check of every request: hostile input (issue 17)
     # Every step of the engine has its page, and every page its step.
     if set(interaction.PAGES) != set(services.steps.steps):
