@@ -405,6 +405,10 @@ def for_account(session: Session, account_id: str, limit: int = 200) -> list[Dis
 # -- the service ------------------------------------------------------------------------------
 
 
+# Built once: the hot path binds only the values.
+_QUEUE_INSERT = insert(QueuedDisclosure)
+
+
 class DisclosureLog:
     """The disclosure log as the other services use it."""
 
@@ -421,13 +425,14 @@ class DisclosureLog:
         before the answer leaves; the chainer links it into the chain later."""
         with self._db.transaction() as session:
             session.execute(
-                insert(QueuedDisclosure).values(
-                    created_at=utcnow(),
-                    account_id=account_id,
-                    client_id=client_id,
-                    channel=channel,
-                    claims=sorted(set(claims)),
-                )
+                _QUEUE_INSERT,
+                {
+                    "created_at": utcnow(),
+                    "account_id": account_id,
+                    "client_id": client_id,
+                    "channel": channel,
+                    "claims": sorted(set(claims)),
+                },
             )
 
     def released(self, grant: Grant, channel: str, claims: list[str]) -> None:

@@ -13,11 +13,18 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from idp.models import Account, Client, Grant, Token
 from idp.models.base import Database, utcnow
+
+
+# Built once: a hot lookup binds only the digest (no statement construction per request).
+_BY_HASH = {
+    "access_token": select(Token).where(Token.access_token_hash == bindparam("digest")),
+    "refresh_token": select(Token).where(Token.refresh_token_hash == bindparam("digest")),
+}
 
 
 def token_hash(value: str) -> str:
@@ -276,8 +283,7 @@ class TokenService:
             ]
         )
         for kind in kinds:
-            column = Token.access_token_hash if kind == "access_token" else Token.refresh_token_hash
-            row = self.db.session.scalar(select(Token).where(column == digest))
+            row = self.db.session.scalar(_BY_HASH[kind], {"digest": digest})
             if row is not None:
                 return IssuedToken(row, kind)
         return None

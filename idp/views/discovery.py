@@ -41,7 +41,7 @@ def jwks() -> Response:
 
 class PublishedDocuments:
     """The same two documents served in front of Flask, for the plain revalidating ``GET`` that
-    portals send all day (no query string): ready bytes and headers, no request object, no
+    portals send all day (no query string, no credentials, no body): ready bytes and headers, no request object, no
     routing, no session. Anything else (a query, another method) goes to the application, which
     answers it as above. The headers are those every answer of the application carries
     (``idp.views.web``: CSP, framing, referrer, sniffing, HSTS behind TLS)."""
@@ -74,6 +74,11 @@ class PublishedDocuments:
             max_age is None
             or environ.get("REQUEST_METHOD") not in ("GET", "HEAD")
             or environ.get("QUERY_STRING")
+            # Anything more than the plain request goes through the input boundary
+            # (idp.views.boundary): credentials, a body.
+            or "HTTP_AUTHORIZATION" in environ
+            or environ.get("CONTENT_LENGTH") not in (None, "", "0")
+            or "HTTP_TRANSFER_ENCODING" in environ
         ):
             return self._app(environ, start_response)
         body, etag = self._documents(path)

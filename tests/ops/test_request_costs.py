@@ -112,6 +112,23 @@ def test_revalidated_documents_answer_304(client) -> None:  # type: ignore[no-un
         assert again.status_code == 304 and again.get_data() == b""
 
 
+def test_documents_are_the_same_in_front_of_flask_and_behind_it(client) -> None:  # type: ignore[no-untyped-def]
+    """The plain GET is answered in front of the application (idp.views.discovery
+    PublishedDocuments); with a query string the application answers: same bytes, same headers
+    that matter."""
+    for path in ("/.well-known/openid-configuration", "/jwks.json"):
+        fast = client.get(path)
+        routed = client.get(path + "?lang=en")
+        assert fast.get_data() == routed.get_data() and fast.get_json()
+        assert fast.headers["ETag"] == routed.headers["ETag"]
+        for name in ("Cache-Control", "X-Content-Type-Options", "X-Frame-Options"):
+            assert fast.headers[name] == routed.headers[name], name
+        assert "default-src 'none'" in fast.headers["Content-Security-Policy"]
+        head = client.head(path)
+        assert head.status_code == 200 and head.get_data() == b""
+        assert head.headers["Content-Length"] == str(len(fast.get_data()))
+
+
 def test_userinfo_is_one_lookup_and_one_disclosure_insert(  # type: ignore[no-untyped-def]
     confidential_rp, logged_in, measure
 ) -> None:
