@@ -19,7 +19,6 @@ from sqlalchemy.orm import Session
 from idp.models import Account, Client, Grant, Token
 from idp.models.base import Database, utcnow
 
-
 # Built once: a hot lookup binds only the digest (no statement construction per request).
 _BY_HASH = {
     "access_token": select(Token).where(Token.access_token_hash == bindparam("digest")),

@@ -41,10 +41,11 @@ def jwks() -> Response:
 
 class PublishedDocuments:
     """The same two documents served in front of Flask, for the plain revalidating ``GET`` that
-    portals send all day (no query string, no credentials, no body): ready bytes and headers, no request object, no
-    routing, no session. Anything else (a query, another method) goes to the application, which
-    answers it as above. The headers are those every answer of the application carries
-    (``idp.views.web``: CSP, framing, referrer, sniffing, HSTS behind TLS)."""
+    portals send all day (no query string, no credentials, no body): ready bytes and headers,
+    no request object, no routing, no session. Anything else (a query, another method)
+    goes to the application, which answers it as above. The headers are those every answer
+    of the application carries (``idp.views.web``: CSP, framing, referrer, sniffing, HSTS
+    behind TLS)."""
 
     PATHS = {
         "/.well-known/openid-configuration": 3600,
