@@ -25,7 +25,9 @@ BIN := $(VENV)/bin
 # Touched after a successful `pip install`; pip runs again only when pyproject.toml is newer.
 STAMP := $(VENV)/.installed
 
-PYTEST_ARGS ?= -n 2 -q
+# --dist loadgroup: the tests of one xdist group run on one worker (tests/reliability starts its
+# own PostgreSQL, Redis and provider servers once, not once per worker).
+PYTEST_ARGS ?= -n 2 --dist loadgroup -q
 HOST ?= 127.0.0.1
 PORT ?= 5000
 

@@ -51,6 +51,9 @@ def create_app(config: Mapping[str, Any] | Config | None = None) -> Flask:
     if settings.DISCLOSURE_CHAIN_INTERVAL:
         # Started by the first request: in each worker process, never in a master that forks.
         app.before_request(services.disclosure_chainer.ensure_running)
+    if settings.SMS_OUTBOX_INTERVAL:
+        # Likewise: the SMS outbox's sender, in each worker process (docs/sms.md).
+        app.before_request(services.sms_sender.ensure_running)
 
     if settings.PROXY_COUNT:
         from werkzeug.middleware.proxy_fix import ProxyFix

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from idp.errors import IdpError
 
@@ -139,6 +140,12 @@ class Config:
     # validity of a handler grant in days (renewable).
     ENTITY_MAX_ADMINISTRATORS: int = 5
     HANDLER_GRANT_DAYS: int = 30
+    # Local time of the authority (IANA zone): birth dates are judged and times shown in it.
+    TIMEZONE: str = "Asia/Shanghai"
+    # How long the pseudonymous evidence of a cancelled account keeps its truncated addresses
+    # and user agents (docs/operations.md, "Retention"): three years, the limitation period of
+    # civil claims (Civil Code article 188).
+    EVIDENCE_RETENTION_DAYS: int = 1095
 
     # SMS one-time codes: "outbox" (development: a JSON-lines file) or "http" (a gateway).
     SMS_SENDER: str = ""  # development default: outbox
@@ -151,6 +158,10 @@ class Config:
     SMS_RESEND_INTERVAL: int = 60
     SMS_PHONE_PER_HOUR: int = 5
     SMS_ADDRESS_PER_HOUR: int = 20
+    # The durable SMS outbox (docs/sms.md): how often (seconds) each server process's sender
+    # looks for due messages besides those its own requests queue; 0: no sender thread (another
+    # process, or `idp sms send-pending`, sends them).
+    SMS_OUTBOX_INTERVAL: float = 1.0
 
     # Hooks for tests and tooling; not read from the environment.
     extra: Mapping[str, Any] = field(default_factory=dict)
@@ -174,6 +185,11 @@ class Config:
     @property
     def sensitive_claims(self) -> frozenset[str]:
         return frozenset(c.strip() for c in self.SENSITIVE_CLAIMS.split(",") if c.strip())
+
+    @property
+    def local_zone(self) -> ZoneInfo:
+        """``IDP_TIMEZONE`` from the zone database (validated at start-up)."""
+        return ZoneInfo(self.TIMEZONE)
 
     @property
     def key_retired_grace(self) -> int:
@@ -315,6 +331,20 @@ def _validate(config: Config) -> None:
     _validate_personal_data(config)
     _validate_administration(config)
     _validate_portals(config)
+    _validate_local_time(config)
+
+
+def _validate_local_time(config: Config) -> None:
+    """The zone must be in the zone database (the system's, or the ``tzdata`` package)."""
+    try:
+        ZoneInfo(config.TIMEZONE)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(
+            f"IDP_TIMEZONE: {config.TIMEZONE!r} is not a zone of the IANA zone database "
+            "(for example Asia/Shanghai)"
+        ) from None
+    if config.EVIDENCE_RETENTION_DAYS < 1:
+        raise ConfigError("IDP_EVIDENCE_RETENTION_DAYS must be a positive number of days")
 
 
 def _validate_personal_data(config: Config) -> None:
@@ -348,6 +378,10 @@ def _validate_personal_data(config: Config) -> None:
         raise ConfigError("IDP_SMS_CODE_TTL must be between 60 and 600 seconds")
     if not 1 <= config.SMS_MAX_ATTEMPTS <= 5:
         raise ConfigError("IDP_SMS_MAX_ATTEMPTS must be between 1 and 5")
+    if config.SMS_OUTBOX_INTERVAL != 0 and not 0.1 <= config.SMS_OUTBOX_INTERVAL <= 60:
+        raise ConfigError(
+            "IDP_SMS_OUTBOX_INTERVAL must be 0 (no SMS sender thread) or between 0.1 and 60 seconds"
+        )
     for name in (
         "SMS_RESEND_INTERVAL",
         "SMS_PHONE_PER_HOUR",

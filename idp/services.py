@@ -13,7 +13,8 @@ Who depends on whom (arrows point down; nobody reaches through a service to anot
       tokens, id_tokens, claims, subjects, keys, backchannel, metadata
     accounts, sign_in, recovery, keeping_current, registration,     (idp.identity: the rules)
       agreements, people, entities, company_members,
-      admins, sms, audit, disclosures, disclosure_chainer, installation, resealing, verifier
+      admins, sms, sms_outbox, sms_sender, audit, disclosures, disclosure_chainer,
+      installation, resealing, verifier
     db, redis, sessions, throttle, console_sessions,                (idp.models, idp.store)
       verification_failures
 
@@ -47,7 +48,8 @@ from idp.identity.personal_data import PersonalData
 from idp.identity.recovery import PasswordRecovery
 from idp.identity.registration import Registration
 from idp.identity.resealing import Resealing
-from idp.identity.sms import SmsCodes
+from idp.identity.sms import SmsCodes, build_sender, one_time_codes
+from idp.identity.sms_outbox import LEASE_MARGIN, SmsOutbox, SmsOutboxSender
 from idp.identity.verification import IdentityChecks
 from idp.identity.verifiers import Verifier, build_verifier
 from idp.models import AgreementKind, AgreementVersion, Base, Client
@@ -219,6 +221,8 @@ class Services:
             self.verifier,
             max_administrators=self.config.ENTITY_MAX_ADMINISTRATORS,
             grant_days=self.config.HANDLER_GRANT_DAYS,
+            # Telling portals is protocol work (idp.oauth.sso); built only when logins end.
+            logins_ended=lambda *ended: self.sso.company_logins_ended(*ended),
         )
 
     @cached
@@ -238,11 +242,31 @@ class Services:
             self.sms,
             self.audit,
             self.verification_failures,
+            local_zone=self.config.local_zone,
         )
 
     @cached
     def sms(self) -> SmsCodes:
-        return SmsCodes.from_config(self.config, self.redis)
+        """Codes in Redis; their messages queued in the durable outbox (no gateway call)."""
+        return SmsCodes(one_time_codes(self.config, self.redis), self.sms_outbox)
+
+    @cached
+    def sms_outbox(self) -> SmsOutbox:
+        """Queued SMS messages and their sending through the gateway (``IDP_SMS_SENDER``)."""
+        config = self.config
+        return SmsOutbox(
+            self.db,
+            self.personal_data,
+            build_sender(config),
+            code_ttl=config.SMS_CODE_TTL,
+            lease_seconds=2 * config.SMS_HTTP_TIMEOUT + LEASE_MARGIN,
+        )
+
+    @cached
+    def sms_sender(self) -> SmsOutboxSender:
+        """Sends queued SMS messages in a thread of this process; the web application starts
+        it at its first request (in each worker process of the server)."""
+        return SmsOutboxSender(self.sms_outbox, self.config.SMS_OUTBOX_INTERVAL)
 
     @cached
     def sign_in(self) -> SignIn:
@@ -308,7 +332,7 @@ class Services:
 
     @cached
     def retention(self) -> Retention:
-        return Retention(self.db)
+        return Retention(self.db, evidence_retention_days=self.config.EVIDENCE_RETENTION_DAYS)
 
     @cached
     def clients(self) -> ClientRegistry:
@@ -454,6 +478,8 @@ class Services:
             self.backchannel.stop()
         if "disclosure_chainer" in built:
             self.disclosure_chainer.stop()
+        if "sms_sender" in built:
+            self.sms_sender.stop()
         if "db" in built:
             self.db.dispose()
         if "redis" in built and not is_embedded(self.redis):

@@ -64,6 +64,8 @@ SETTINGS = {
     # No disclosure chainer thread: records stay queued until a test chains them (`idp audit
     # chain`) or starts an app with its own chainer (tests/agreements/test_disclosure_chainer.py).
     "IDP_DISCLOSURE_CHAIN_INTERVAL": "0",
+    # No SMS sender thread: queued messages wait until a test sends them (`idp sms send-pending`).
+    "IDP_SMS_OUTBOX_INTERVAL": "0",
 }
 os.environ.update(SETTINGS)
 for name in list(os.environ):

@@ -26,6 +26,7 @@ from idp.cli import (
     entities,
     keys,
     matters,
+    retention,
     serve,
     sms,
     users,
@@ -52,6 +53,7 @@ GROUPS = (
     keys,
     matters,
     entities,
+    retention,
 )
 
 

@@ -19,7 +19,9 @@ from idp.services import Services
 
 REGISTRY_ACTOR = Actor(ACTOR, ACTOR)
 # Checks the command reports as warnings rather than refusals (see ``create_client``).
-CLI_ADVISORY = frozenset({"duplicate", *REMOTE_CODES})
+# Only what depends on the network is a warning for the operator's tool; a reused name is not
+# (portal names are unique in the database: ``client_names``).
+CLI_ADVISORY = frozenset(REMOTE_CODES)
 
 
 def client_json(client: Client, secret: str | None = None) -> dict[str, Any]:
@@ -66,11 +68,12 @@ def create_client(
     jwks_uri: str | None = None,
     client_id: str | None = None,
     trusted: bool = False,
+    matters: Sequence[str] = (),
 ) -> tuple[Client, str | None]:
     """Register a portal through the shared rules. The command is the operator's own tool: a
-    name another portal already uses, or a jwks_uri that does not answer yet, is registered
-    with a warning on stderr instead of refused (``CLI_ADVISORY``); any other broken rule is
-    refused with every field's problem (``InvalidMetadata``)."""
+    jwks_uri or sector_identifier_uri that does not answer yet is registered with a warning on
+    stderr instead of refused (``CLI_ADVISORY``); any other broken rule, a name another portal
+    already uses included, is refused with every field's problem (``InvalidMetadata``)."""
     if public and token_endpoint_auth_method not in (None, PUBLIC_AUTH_METHOD):
         raise CommandError("--public clients use token endpoint auth method 'none'")
     method = token_endpoint_auth_method or (
@@ -87,6 +90,7 @@ def create_client(
         "jwks": jwks,
         "jwks_uri": jwks_uri,
         "trusted": trusted,
+        "matters": list(matters) or None,
     }
     outcome = services.clients.create(
         data, actor=REGISTRY_ACTOR, client_id=client_id, advisory=CLI_ADVISORY
@@ -118,6 +122,7 @@ def create(services: Services, args: argparse.Namespace) -> None:
         jwks_uri=args.jwks_uri,
         client_id=args.client_id,
         trusted=args.trusted,
+        matters=args.matter or [],
     )
     if args.json:
         print(json.dumps(client_json(client, secret), ensure_ascii=False))
@@ -238,6 +243,9 @@ def register(subparsers: Subparsers) -> None:
     parser.add_argument("--jwks-uri")
     parser.add_argument("--client-id", help="choose the client id (default: random)")
     parser.add_argument("--trusted", action="store_true", help="same-authority portal")
+    parser.add_argument(
+        "--matter", action="append", help="class of matters served (idp matters list); repeat"
+    )
     parser.add_argument("--json", action="store_true")
     parser = add_command(clients, "list", listing, "list portals")
     parser.add_argument("--json", action="store_true")

@@ -97,12 +97,8 @@ def verify_in_person(services: Services, args: argparse.Namespace) -> None:
     account = find_account(services, args.account)
     if account.id_type is None:
         raise CommandError("the account has no identity document to verify")
-    before = services.people.record_counter_verification(account, reference, actor=ACTOR)
-    services.audit(
-        "identity_verified_in_person",
-        actor=ACTOR,
-        account_id=account.id,
-        details={"reference": reference, "level_before": before, "level_after": "L4"},
+    before = services.people.record_counter_verification(
+        account, reference, ACTOR, action="identity_verified_in_person"
     )
     print(f"verified {account.id} in person: {before} -> L4")
 

@@ -9,8 +9,9 @@ recovery, and cancellation.
   whoever knew the old password is out.
 - Cancellation (clause 8): sessions and tokens end, the portals are told, and the account row
   with every personal datum is deleted. Audit, agreement evidence and disclosure records keep
-  only the pseudonymous account id; the ID number, the phone number and the username are free
-  to register again.
+  only the pseudonymous account id, and addresses cut to networks (``idp.identity.evidence``);
+  the ID number, the phone number and the username are free to register again. Company roles
+  and handler grants end with it (``Entities.depart``, docs/legal-persons.md).
 
 Ending sessions and telling portals is the protocol layer's work: it comes in as
 ``end_everything`` (``idp.oauth.sso.SingleSignOn.end_everything``), so this module needs
@@ -25,8 +26,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from idp.identity import audit, evidence
 from idp.identity.audit import Audit
-from idp.identity.entities import Entities
+from idp.identity.entities import Entities, EntityError
 from idp.identity.login import LoginResult, SignIn
 from idp.identity.passwords import Passwords
 from idp.models import Account
@@ -118,9 +120,18 @@ class AccountLifecycle:
         )
 
     def cancel(self, account: Account) -> None:
+        """Clause 8. In one transaction: the person's company roles and handler grants end,
+        each in the company's trail (``Entities.depart``; refused for the legal representative
+        of an open company), the addresses of their evidence are cut to networks
+        (``idp.identity.evidence``, docs/operations.md "Retention"), the account row goes and
+        the cancellation is audited."""
+        if self._entities.represents_open_company(account.id):
+            raise EntityError("represents_company")
         self._end_everything(account, "cancellation")
         with self._db.transaction() as session:
+            self._entities.depart(session, account.id)
             row = session.get(Account, account.id)
             if row is not None:
                 session.delete(row)
-        self._audit("account_cancelled", actor=account.id, account_id=account.id)
+            evidence.at_cancellation(session, account.id)
+            session.add(audit.event("account_cancelled", actor=account.id, account_id=account.id))

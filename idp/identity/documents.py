@@ -25,7 +25,8 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, tzinfo
+from zoneinfo import ZoneInfo
 
 __all__ = [
     "ID_TYPES",
@@ -93,16 +94,18 @@ _USCC_VALUES = {character: value for value, character in enumerate(USCC_ALPHABET
 _USCC_WEIGHTS = tuple(pow(3, i, 31) for i in range(17))
 _USCC_DIVISION = re.compile(r"[0-9]{6}")
 
-# Birth dates are judged on the calendar date in China (UTC+8), whatever the server's zone.
-_CHINA_STANDARD_TIME = timezone(timedelta(hours=8), "CST")
+# Birth dates are judged on the calendar date of the authority (``IDP_TIMEZONE``, from the
+# zone database), whatever the server's zone; this is the default when none is given.
+DEFAULT_ZONE = ZoneInfo("Asia/Shanghai")
 
 
 def _nfkc(raw: str) -> str:
     return unicodedata.normalize("NFKC", raw)
 
 
-def _today_in_china() -> date:
-    return datetime.now(UTC).astimezone(_CHINA_STANDARD_TIME).date()
+def local_today(zone: tzinfo = DEFAULT_ZONE) -> date:
+    """Today's calendar date in ``zone`` (the authority's local time)."""
+    return datetime.now(UTC).astimezone(zone).date()
 
 
 # --- identity document numbers ------------------------------------------------------------------
@@ -163,11 +166,11 @@ def validate_id_number(id_type: str, value: str, today: date | None = None) -> s
     ``"id_type"`` (unknown document kind); for a resident ID (GB 11643-1999), in this order,
     ``"length"`` (not 18 characters), ``"format"`` (not 17 digits and a digit or ``X``, or an
     unknown province code), ``"birth_date"`` (no such date, or before 1900),
-    ``"future_birth_date"`` (after ``today``, by default today in China) and ``"check_digit"``
-    (MOD 11-2 mismatch); for a passport, ``"format"`` (not 5-17 of ``[A-Z0-9]``).
+    ``"future_birth_date"`` (after ``today``, by default today in Asia/Shanghai) and
+    ``"check_digit"`` (MOD 11-2 mismatch); for a passport, ``"format"`` (not 5-17 of ``[A-Z0-9]``).
     """
     if id_type == "resident_id":
-        return _validate_resident_id(value, today or _today_in_china())
+        return _validate_resident_id(value, today or local_today())
     if id_type == "passport":
         return None if _PASSPORT_SHAPE.fullmatch(value) else "format"
     return "id_type"

@@ -10,21 +10,26 @@ the account's level (``idp.identity.levels``) only rises through a matching chec
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from idp.identity import documents, levels
+from idp.identity import audit, documents, levels
 from idp.identity.password_policy import check_password
 from idp.identity.passwords import Passwords
 from idp.identity.personal_data import PersonalData
 from idp.identity.verifiers import Result, Verdict, Verifier
 from idp.models import Account, Grant, Verification
 from idp.models.base import Database, new_id, utcnow
+
+# What a registration writes in the account's own transaction (``People.register``), given the
+# new account and the population registry's verdict (None: not asked).
+AlongWith = Callable[[Session, Account, "Verdict | None"], None]
 
 MAX_NAME_LENGTH = 64
 # Elements whose value is kept as evidence only as last four digits and a keyed hash.
@@ -81,9 +86,10 @@ class Application:
             accepted_agreement=form.get("accept_agreement") in {"yes", "on", "1", "true"},
         )
 
-    def validate(self) -> dict[str, str]:
-        """Field checks that need no store: formats, check digits, the password policy."""
-        errors = self.validate_identity()
+    def validate(self, today: date | None = None) -> dict[str, str]:
+        """Field checks that need no store: formats, check digits, the password policy. A birth
+        date after ``today`` (the authority's local date) is refused."""
+        errors = self.validate_identity(today)
         problem = check_password(
             self.password,
             phone=self.phone if "phone" not in errors else None,
@@ -98,7 +104,7 @@ class Application:
         self.errors = errors
         return errors
 
-    def validate_identity(self) -> dict[str, str]:
+    def validate_identity(self, today: date | None = None) -> dict[str, str]:
         """The name, the document and the phone: the cheap checks (lengths, formats, the check
         digit) run before anything costs, an SMS code sent first of all (issue 17)."""
         errors: dict[str, str] = {}
@@ -113,7 +119,7 @@ class Application:
         elif not self.id_number:
             errors["id_number"] = "required"
         else:
-            problem = documents.validate_id_number(self.id_type, self.id_number)
+            problem = documents.validate_id_number(self.id_type, self.id_number, today=today)
             if problem:
                 errors["id_number"] = problem
         phone = documents.normalize_phone(self.phone) if self.phone else None
@@ -293,13 +299,15 @@ class People:
             return Registered(errors={"phone": "taken"})
         return None
 
-    def register(self, application: Application) -> Registered:
+    def register(self, application: Application, along: AlongWith | None = None) -> Registered:
         """Create the account of a validated application whose phone was proven by SMS.
 
         A resident ID is checked against the population registry first: a mismatch refuses the
         registration (nothing stored, nothing of the registry revealed); an unavailable registry
         leaves the account at L1 for the person to verify later. Nothing half-written: the
-        account and its evidence are stored in one transaction.
+        account, its evidence and what ``along`` writes (the agreement acceptance and the audit
+        row of the registration) are stored in one transaction; when any of it fails, nothing
+        of it is.
         """
         refusal = self.taken(application)
         if refusal is not None:
@@ -319,10 +327,12 @@ class People:
             verified_at=utcnow(),
         )
         self._seal(account, application.name, application.id_number, application.phone)
+        stored = False
         try:
             with self.db.transaction() as session:
                 session.add(account)
                 session.flush()
+                stored = True
                 self._record(
                     session,
                     account,
@@ -335,7 +345,11 @@ class People:
                 )
                 if verdict is not None:
                     self._apply(session, account, verdict, {})
+                if along is not None:
+                    along(session, account, verdict)
         except IntegrityError:
+            if stored:
+                raise  # not a duplicate: what came along was refused, and nothing is stored
             # Registered concurrently with the same ID number or phone.
             refusal = self.taken(application)
             return refusal or Registered(errors={"id_number": "taken"})
@@ -439,9 +453,20 @@ class People:
         session.add(evidence)
         return evidence
 
-    def record_counter_verification(self, account: Account, reference: str, actor: str) -> str:
+    def record_counter_verification(
+        self,
+        account: Account,
+        reference: str,
+        actor: str,
+        *,
+        action: str,
+        ip_address: str | None = None,
+        reason: str | None = None,
+    ) -> str:
         """Level L4: the person was verified in person at a service counter; an administrator
-        records it with the counter's reference. Returns the level before."""
+        records it with the counter's reference. The level, its evidence and the audit row
+        (``action``, by ``actor``) are one fact, written in one transaction. Returns the level
+        before."""
         with self.db.transaction() as session:
             row = session.get(Account, account.id)
             assert row is not None
@@ -459,6 +484,18 @@ class People:
                 level_after="L4",
                 reference=reference,
                 actor=actor,
+            )
+            details = {"reference": reference, "level_before": before, "level_after": "L4"}
+            if reason is not None:
+                details["reason"] = reason
+            session.add(
+                audit.event(
+                    action,
+                    actor=actor,
+                    account_id=account.id,
+                    ip_address=ip_address,
+                    details=details,
+                )
             )
         return before
 

@@ -7,13 +7,15 @@ company. Per address for registration (nobody is signed in yet), per account for
 
 - Natural-person agreement clause 4(2): the phone is proven by SMS code before anything about
   existing accounts is told (whether an ID number is registered is not for anyone who merely
-  knows it); registration accepts the current agreements (``Agreements.accept_all``); refusals
-  and registrations are audited (``registration_refused``, ``account_registered``).
+  knows it); registration accepts the current agreements (``accept_pending``) and is audited
+  (``account_registered``) in the account's own transaction (one fact: all or nothing); refusals
+  are audited (``registration_refused``).
 - Identity checks (``IdentityChecks.verify``): a check the authority does not confirm counts
   against the account's hourly attempts.
 - Legal-person agreement: the company's agreements are accepted on its behalf (the evidence's
   ``account_id`` is the company's id, ``user_type`` ``legal_person``) once the registry
-  confirmed the company (``entity_registration_refused``, ``entity_agreement_accepted``).
+  confirmed the company, in the registration's transaction (``entity_agreement_accepted``;
+  refusals: ``entity_registration_refused``).
 
 The outcomes are values (field -> error code, seconds to wait): the views turn them into
 messages.
@@ -22,14 +24,18 @@ messages.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import tzinfo
 
-from idp.identity.agreements import Agreements
+from sqlalchemy.orm import Session
+
+from idp.identity import audit, documents
+from idp.identity.agreements import Agreements, accept_pending
 from idp.identity.audit import Audit
 from idp.identity.entities import Entities
 from idp.identity.people import Application, Checked, People
 from idp.identity.sms import SmsCodes
 from idp.identity.verification import IdentityChecks
-from idp.identity.verifiers import Result
+from idp.identity.verifiers import Result, Verdict
 from idp.models import Account, LegalEntity
 from idp.store.ratelimit import HourlyLimit
 
@@ -84,6 +90,8 @@ class Registration:
         sms: SmsCodes,
         audit: Audit,
         verification_failures: HourlyLimit,
+        *,
+        local_zone: tzinfo = documents.DEFAULT_ZONE,
     ) -> None:
         self._people = people
         self._entities = entities
@@ -92,6 +100,7 @@ class Registration:
         self._sms = sms
         self._audit = audit
         self._failures = verification_failures
+        self._local_zone = local_zone
 
     # -- natural persons ---------------------------------------------------------------------
     def register_person(
@@ -103,7 +112,7 @@ class Registration:
         user_agent: str | None,
     ) -> PersonRegistration:
         """Validate, throttle per address, prove the phone, then register (clause 4(2))."""
-        errors = application.validate()
+        errors = application.validate(today=documents.local_today(self._local_zone))
         if errors:
             return PersonRegistration(errors=errors)
         address = ip_address or ""
@@ -113,7 +122,33 @@ class Registration:
         proof = self._phone_proof(application.phone, sms_code)
         if proof is not None:
             return PersonRegistration(errors={"sms_code": proof})
-        registered = self._people.register(application)
+
+        def along(session: Session, account: Account, verdict: Verdict | None) -> None:
+            """The acceptance of the agreements the form showed and the registration's audit
+            row: one fact with the account, written in its transaction."""
+            accept_pending(
+                session,
+                account.id,
+                account.user_type,
+                ip_address=address,
+                user_agent=user_agent,
+                client_id=None,
+            )
+            session.add(
+                audit.event(
+                    "account_registered",
+                    actor=account.id,
+                    account_id=account.id,
+                    ip_address=address,
+                    details={
+                        "id_type": account.id_type,
+                        "verification_level": account.verification_level,
+                        "registry": verdict.result.value if verdict else None,
+                    },
+                )
+            )
+
+        registered = self._people.register(application, along)
         account = registered.account
         if account is None:
             if "registry_mismatch" in registered.errors.values():
@@ -126,25 +161,7 @@ class Registration:
             return PersonRegistration(
                 errors=registered.errors, existing_phone_masked=registered.existing_phone_masked
             )
-        self._agreements.accept_all(
-            account.id,
-            account.user_type,
-            client_id=None,
-            ip_address=address,
-            user_agent=user_agent,
-        )
         verdict = registered.verdict
-        self._audit(
-            "account_registered",
-            actor=account.id,
-            account_id=account.id,
-            ip_address=address,
-            details={
-                "id_type": account.id_type,
-                "verification_level": account.verification_level,
-                "registry": verdict.result.value if verdict else None,
-            },
-        )
         return PersonRegistration(
             account=account,
             registry_unavailable=verdict is not None and verdict.result == Result.UNAVAILABLE,
@@ -190,8 +207,31 @@ class Registration:
         wait = self._failures.exceeded(key)
         if wait:
             return CompanyRegistration(retry_after=wait)
+
+        def along(session: Session, entity: LegalEntity) -> None:
+            """The company's acceptance of its agreement and its audit row: one fact with the
+            registration, written in its transaction."""
+            recorded = accept_pending(
+                session,
+                entity.id,
+                "legal_person",
+                ip_address=ip_address,
+                user_agent=user_agent,
+                client_id=None,
+            )
+            session.add(
+                audit.event(
+                    "entity_agreement_accepted",
+                    actor=account.id,
+                    account_id=account.id,
+                    entity_id=entity.id,
+                    ip_address=ip_address,
+                    details={"agreements": recorded},
+                )
+            )
+
         registered = self._entities.register(
-            account, uscc=uscc, name=name, entity_type=entity_type, region=region
+            account, uscc=uscc, name=name, entity_type=entity_type, region=region, along=along
         )
         entity = registered.entity
         if entity is None:
@@ -208,19 +248,4 @@ class Registration:
                 details={"reasons": reasons},
             )
             return CompanyRegistration(errors=registered.errors)
-        recorded = self._agreements.accept_all(
-            entity.id,
-            "legal_person",
-            client_id=None,
-            ip_address=ip_address,
-            user_agent=user_agent,
-        )
-        self._audit(
-            "entity_agreement_accepted",
-            actor=account.id,
-            account_id=account.id,
-            entity_id=entity.id,
-            ip_address=ip_address,
-            details={"agreements": recorded},
-        )
         return CompanyRegistration(entity=entity, moved_from=registered.moved_from)

@@ -2,14 +2,16 @@
 4(2): registration is proved by the person's own phone).
 
 :class:`SmsCodes` is the service the views use: ``send`` issues a code (``idp.store.otp`` holds
-the rules: lifetime, attempts, resend wait, hourly limits) and hands it to an :class:`SmsSender`;
-``check`` verifies it once. Two senders exist:
+the rules: lifetime, attempts, resend wait, hourly limits) and queues the message in the durable
+SMS outbox (``idp.identity.sms_outbox``, issue 21 item 10: no timing oracle); ``check`` verifies
+it once. No request calls a gateway: the outbox's sender does, in a thread of every serving
+process or in ``idp sms send-pending``. Two gateways exist (:class:`SmsSender`):
 
 - :class:`OutboxSender` (development and offline tests) appends each message as one JSON line
   ``{"phone", "code", "purpose", "time"}`` to a file; ``idp sms outbox`` prints the latest;
 - :class:`HttpSender` POSTs ``{"phone", "template", "params": {"code", "minutes"}}`` to the
-  operator's SMS gateway with a bearer token. Any failure raises :class:`SmsUnavailable`, and the
-  code that could not be sent is cancelled.
+  operator's SMS gateway with a bearer token. Any failure raises :class:`SmsUnavailable`, and
+  the outbox tries again later.
 
 Phone numbers and codes never go to logs.
 """
@@ -38,8 +40,9 @@ CODE_LENGTH = 6
 
 
 class SmsUnavailable(IdpError):
-    """The message could not be sent (gateway down, refused, or outbox not writable): the
-    person is told to try again later. The message never contains the phone or the code."""
+    """A gateway could not send the message (down, refused, or the outbox file not writable).
+    Raised to the outbox's sender, which tries again later (``idp.identity.sms_outbox``); no
+    request waits for a gateway any more. The text never contains the phone or the code."""
 
     code = "sms_unavailable"
     status = 503
@@ -141,47 +144,56 @@ class SendResult:
     wait_seconds: int = 0
 
 
+class MessageQueue(Protocol):
+    def enqueue(self, phone: str, purpose: str, code: str, *, deliver: bool) -> None:
+        """Queue the message in one short transaction of its own; ``deliver=False`` queues a
+        message that is discarded unsent, with the same work as one that is delivered."""
+
+
+def one_time_codes(config: Config, client: redis.Redis) -> OneTimeCodes:
+    """The code rules of the settings (``IDP_SMS_*``) over ``client``."""
+    return OneTimeCodes(
+        client,
+        config.SECRET_KEY.encode(),
+        ttl=config.SMS_CODE_TTL,
+        max_attempts=config.SMS_MAX_ATTEMPTS,
+        resend_interval=config.SMS_RESEND_INTERVAL,
+        phone_per_hour=config.SMS_PHONE_PER_HOUR,
+        address_per_hour=config.SMS_ADDRESS_PER_HOUR,
+    )
+
+
 class SmsCodes:
     """Send and check one-time codes for a phone and a purpose (``register``, ``login``,
-    ``change_phone``)."""
+    ``change_phone``, ``recover``, ``grant``)."""
 
-    def __init__(self, codes: OneTimeCodes, sender: SmsSender) -> None:
+    def __init__(self, codes: OneTimeCodes, outbox: MessageQueue) -> None:
         self.codes = codes
-        self.sender = sender
-
-    @classmethod
-    def from_config(cls, config: Config, client: redis.Redis) -> SmsCodes:
-        codes = OneTimeCodes(
-            client,
-            config.SECRET_KEY.encode(),
-            ttl=config.SMS_CODE_TTL,
-            max_attempts=config.SMS_MAX_ATTEMPTS,
-            resend_interval=config.SMS_RESEND_INTERVAL,
-            phone_per_hour=config.SMS_PHONE_PER_HOUR,
-            address_per_hour=config.SMS_ADDRESS_PER_HOUR,
-        )
-        return cls(codes, build_sender(config))
+        self.outbox = outbox
 
     def send(self, phone: str, purpose: str, address: str) -> SendResult:
-        """Issue a code and send it. A refusal sends nothing. When the sender fails, the code
-        is cancelled (so that an immediate retry is allowed) and the error re-raised."""
+        """Issue a code and queue its message (one Redis script, one INSERT); the outbox's
+        sender delivers it. A refusal queues nothing. When the message cannot be queued (the
+        database is down), the code is cancelled, so that an immediate retry is allowed, and
+        the error re-raised."""
+        return self._issue(phone, purpose, address, deliver=True)
+
+    def issue_without_sending(self, phone: str, purpose: str, address: str) -> SendResult:
+        """Exactly the work of :meth:`send` (the same Redis script, the same INSERT), but the
+        message queued is discarded by the sender unsent: for numbers with no account, so that
+        their answers, limits and timing are those of known numbers. The code issued is never
+        told to anyone and expires."""
+        return self._issue(phone, purpose, address, deliver=False)
+
+    def _issue(self, phone: str, purpose: str, address: str, *, deliver: bool) -> SendResult:
         issued = self.codes.issue(phone, purpose, address)
         if issued.code is None:
             return SendResult(sent=False, refused=issued.refused, wait_seconds=issued.wait_seconds)
         try:
-            self.sender.send(phone, issued.code, purpose)
+            self.outbox.enqueue(phone, purpose, issued.code, deliver=deliver)
         except Exception:
             self.codes.cancel(phone, purpose)
             raise
-        return SendResult(sent=True, refused=None)
-
-    def issue_without_sending(self, phone: str, purpose: str, address: str) -> SendResult:
-        """Count a request exactly as :meth:`send` does, but send nothing: for numbers with no
-        account, so that their answers and limits are those of known numbers. The code issued
-        is never told to anyone and expires."""
-        issued = self.codes.issue(phone, purpose, address)
-        if issued.code is None:
-            return SendResult(sent=False, refused=issued.refused, wait_seconds=issued.wait_seconds)
         return SendResult(sent=True, refused=None)
 
     def check(self, phone: str, purpose: str, code: str) -> str:

@@ -5,13 +5,14 @@ from idp.models.admin import AdminApiToken, Administrator
 from idp.models.agreement import AgreementAcceptance, AgreementKind, AgreementVersion
 from idp.models.audit import AuditEvent
 from idp.models.base import Base, Database
-from idp.models.client import Client
+from idp.models.client import Client, ClientName
 from idp.models.consent import Consent
 from idp.models.disclosure import DisclosureChainHead, DisclosureRecord
 from idp.models.entity import EntityRole, HandlerGrant, LegalEntity, MatterClass
 from idp.models.grant import Grant, Token
 from idp.models.logout import LogoutDelivery
 from idp.models.registration import InitialAccessToken
+from idp.models.sms import SmsMessage
 from idp.models.verification import Verification
 
 __all__ = [
@@ -24,6 +25,7 @@ __all__ = [
     "AuditEvent",
     "Base",
     "Client",
+    "ClientName",
     "Consent",
     "Database",
     "DisclosureChainHead",
@@ -35,6 +37,7 @@ __all__ = [
     "InitialAccessToken",
     "LogoutDelivery",
     "MatterClass",
+    "SmsMessage",
     "Token",
     "Verification",
 ]

@@ -13,7 +13,11 @@ from idp.models.base import Base, UTCDateTime, new_id, utcnow
 
 class AuditEvent(Base):
     __tablename__ = "audit_events"
-    __table_args__ = (Index("ix_audit_events_account_time", "account_id", "created_at"),)
+    __table_args__ = (
+        Index("ix_audit_events_account_time", "account_id", "created_at"),
+        # Retention finds the cancellations whose evidence period has ended.
+        Index("ix_audit_events_action_time", "action", "created_at"),
+    )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

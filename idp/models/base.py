@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -96,7 +96,16 @@ class Database:
             raise
 
     def remove(self) -> None:
-        self.session.remove()
+        """End the thread's session (after every request and command). When its connection died
+        meanwhile (a database restart), closing it fails: the connection is invalidated and
+        dropped instead, so the end of a request never turns into an error, and the pool
+        connects afresh for the next one."""
+        try:
+            self.session.remove()
+        except Exception:
+            with suppress(Exception):
+                self.session().invalidate()
+            self.session.registry.clear()
 
     def on_commit_of(self, models: tuple[type[Base], ...], callback: Callable[[], None]) -> None:
         """Call ``callback`` after every commit that wrote a row of ``models``, whichever code

@@ -7,7 +7,7 @@ import hmac
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, String, Text
+from sqlalchemy import JSON, Boolean, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from idp.models.base import Base, UTCDateTime, utcnow
@@ -117,3 +117,17 @@ class Client(Base):
     @property
     def active(self) -> bool:
         return self.status == "active"
+
+
+class ClientName(Base):
+    """A display name a portal holds (``name`` or ``name_en``), case-folded: the primary key
+    makes names unique across portals and languages in the database itself, so that two
+    registrations racing with one name cannot both pass (the registry's check answers first
+    when there is no race; both give the same ``duplicate`` error)."""
+
+    __tablename__ = "client_names"
+
+    name_key: Mapped[str] = mapped_column(String(1024), primary_key=True)
+    client_id: Mapped[str] = mapped_column(
+        ForeignKey("clients.client_id", ondelete="CASCADE"), index=True
+    )

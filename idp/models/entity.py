@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from idp.models.base import Base, UTCDateTime, new_id, utcnow
@@ -50,7 +50,17 @@ class EntityRole(Base):
     """The legal representative or an administrator of a company."""
 
     __tablename__ = "entity_roles"
-    __table_args__ = (UniqueConstraint("entity_id", "account_id"),)
+    __table_args__ = (
+        UniqueConstraint("entity_id", "account_id"),
+        # Exactly one legal representative per company, held by the database (migration 0012).
+        Index(
+            "uq_entity_roles_legal_representative",
+            "entity_id",
+            unique=True,
+            sqlite_where=text("role = 'legal_representative'"),
+            postgresql_where=text("role = 'legal_representative'"),
+        ),
+    )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     entity_id: Mapped[str] = mapped_column(
@@ -82,7 +92,9 @@ class HandlerGrant(Base):
     entity_id: Mapped[str] = mapped_column(
         ForeignKey("legal_entities.id", ondelete="CASCADE"), index=True
     )
-    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    # No foreign key: the grant is the company's record of whom it authorised and outlives the
+    # handler's account (revoked, under the pseudonymous id; legal-person agreement clause 6).
+    account_id: Mapped[str] = mapped_column(String(36))
     # "view" < "apply" < "sign": each includes the one before.
     grade: Mapped[str] = mapped_column(String(16))
     matters: Mapped[list[str]] = mapped_column(JSON, default=list)

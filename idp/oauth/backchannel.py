@@ -2,17 +2,21 @@
 
 Deliveries are rows of ``logout_deliveries``, written in the same transaction as the logout that
 causes them, so none is lost when the process stops. A dispatcher thread in every provider
-process wakes at once for new rows and every few seconds for retries; it leases one row at a
-time (an UPDATE that only one process can win), POSTs a freshly signed logout token with a
-short timeout, and records the outcome. Failures are retried with growing waits until
-``give_up_at``; then the row is abandoned and the abandonment audited. A person's own logout
-never waits for a portal.
+process wakes at once for new rows and every few seconds for retries; it leases each due row
+(an UPDATE that only one process can win), POSTs a freshly signed logout token with a short
+timeout, and records the outcome. Deliveries run in parallel on a bounded pool of threads
+(``DELIVERY_THREADS``), each with its own database session and HTTP connection pool, so one
+portal that hangs until the timeout delays no other portal: the dispatcher thread hands due rows
+to the pool and goes on, and a row already in flight is not handed over twice. Failures are
+retried with growing waits until ``give_up_at``; then the row is abandoned and the abandonment
+audited. A person's own logout never waits for a portal.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import timedelta
 
 import requests
@@ -27,6 +31,9 @@ from idp.oauth.logout import logout_token
 log = logging.getLogger(__name__)
 
 MAX_BACKOFF_SECONDS = 600
+# Deliveries attempted at the same time by one process: enough that a few hanging portals
+# leave room for the others, few enough to stay far below the database pool's size.
+DELIVERY_THREADS = 8
 
 
 class BackchannelDispatcher:
@@ -39,6 +46,7 @@ class BackchannelDispatcher:
         timeout: float,
         give_up_after: int,
         poll_interval: float,
+        threads: int = DELIVERY_THREADS,
     ) -> None:
         self.db = db
         self.keys = keys
@@ -49,7 +57,11 @@ class BackchannelDispatcher:
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._http = requests.Session()
+        self.threads = threads
+        self._pool: ThreadPoolExecutor | None = None
+        self._in_flight: set[str] = set()
+        self._lock = threading.Lock()
+        self._local = threading.local()  # one requests.Session per delivery thread
 
     # -- enqueueing ----------------------------------------------------------------------------
     def enqueue(
@@ -89,29 +101,69 @@ class BackchannelDispatcher:
         )
 
     # -- delivering ----------------------------------------------------------------------------
-    def deliver_due(self, limit: int = 50) -> int:
-        """Attempt every due delivery once; returns how many were delivered."""
-        delivered = 0
+    def deliver_due(self, limit: int = 50, *, wait: bool = True) -> int:
+        """Attempt every due delivery once, in parallel; returns how many were delivered.
+
+        With ``wait=False`` (the background thread) the attempts are left running on the pool
+        and 0 is returned: a hanging portal holds one pool thread, not the next round."""
+        with self._lock:
+            room = limit - len(self._in_flight)
+            busy = set(self._in_flight)
+        if room <= 0:
+            return 0
         try:
-            now = utcnow()
-            due = self.db.session.scalars(
-                select(LogoutDelivery.id)
-                .where(
-                    or_(
-                        (LogoutDelivery.status == "pending")
-                        & (LogoutDelivery.next_attempt_at <= now),
-                        (LogoutDelivery.status == "sending") & (LogoutDelivery.lease_until < now),
-                    )
-                )
-                .order_by(LogoutDelivery.next_attempt_at)
-                .limit(limit)
-            ).all()
-            self.db.session.rollback()
-            for delivery_id in due:
-                delivered += self._attempt(delivery_id)
+            due = self._due(room, busy)
         finally:
             self.db.remove()
-        return delivered
+        futures = [self._submit(delivery_id) for delivery_id in due]
+        if not wait:
+            return 0
+        return sum(future.result() for future in futures if future is not None)
+
+    def _due(self, limit: int, busy: set[str]) -> list[str]:
+        now = utcnow()
+        query = (
+            select(LogoutDelivery.id)
+            .where(
+                or_(
+                    (LogoutDelivery.status == "pending") & (LogoutDelivery.next_attempt_at <= now),
+                    (LogoutDelivery.status == "sending") & (LogoutDelivery.lease_until < now),
+                )
+            )
+            .order_by(LogoutDelivery.next_attempt_at)
+            .limit(limit + len(busy))
+        )
+        ids = self.db.session.scalars(query).all()
+        self.db.session.rollback()
+        return [delivery_id for delivery_id in ids if delivery_id not in busy][:limit]
+
+    def _submit(self, delivery_id: str) -> Future[int] | None:
+        with self._lock:
+            if delivery_id in self._in_flight:
+                return None
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix="backchannel")
+            self._in_flight.add(delivery_id)
+            return self._pool.submit(self._attempt_in_thread, delivery_id)
+
+    def _attempt_in_thread(self, delivery_id: str) -> int:
+        """One delivery on a pool thread, which owns its scoped database session."""
+        try:
+            return self._attempt(delivery_id)
+        except Exception:  # a store outage: the row stays leased, retried once the lease ends
+            log.exception("back-channel delivery %s failed", delivery_id)
+            self.db.recover()
+            return 0
+        finally:
+            self.db.remove()
+            with self._lock:
+                self._in_flight.discard(delivery_id)
+
+    def _http(self) -> requests.Session:
+        http: requests.Session | None = getattr(self._local, "http", None)
+        if http is None:
+            http = self._local.http = requests.Session()
+        return http
 
     def _lease(self, delivery_id: str) -> LogoutDelivery | None:
         now = utcnow()
@@ -148,7 +200,7 @@ class BackchannelDispatcher:
                     subject=delivery.subject,
                     sid=delivery.sid,
                 )
-                response = self._http.post(
+                response = self._http().post(
                     delivery.uri,
                     data={"logout_token": token},
                     timeout=self.timeout,
@@ -199,6 +251,10 @@ class BackchannelDispatcher:
         if self._thread is not None:
             self._thread.join(timeout=self.timeout + 5)
             self._thread = None
+        with self._lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:  # attempts under way end within their timeout; none waits here
+            pool.shutdown(wait=False, cancel_futures=True)
 
     def _run(self) -> None:
         while not self._stop.is_set():
@@ -207,6 +263,6 @@ class BackchannelDispatcher:
             if self._stop.is_set() or self.db.closed:
                 break
             try:
-                self.deliver_due()
+                self.deliver_due(wait=False)
             except Exception:  # keep delivering after a store outage; the rows are durable
                 log.exception("back-channel dispatcher round failed")

@@ -5,7 +5,11 @@
 - A consent is remembered per account and portal, with the claims the person was asked about:
   a claim never asked about (or a new scope) asks again, and ``prompt=consent`` always asks.
 - A *trusted* portal (a government portal of the same authority) skips the page for ordinary
-  claims, never for sensitive ones the person has not decided on.
+  claims, never for sensitive ones the person has not decided on. What it received so is
+  recorded as an *implied* consent (``idp.oauth.consents.Consents.imply``), listed and
+  withdrawable like a given one (PIPL article 15). An implied consent counts only while the
+  portal is trusted: once the flag is off, the next login asks.
+- After a withdrawal the portal asks again at the next login, trusted or not.
 """
 
 from __future__ import annotations
@@ -44,11 +48,24 @@ def needs_page(
 ) -> bool:
     if forced:
         return True
+    if consent is not None and consent.implied and not trusted:
+        consent = None  # the implication ended with the trust
+    if consent is not None and consent.withdrawn:
+        return True
     asked = set(consent.claims_asked) if consent else set()
     undecided_sensitive = set(request.sensitive) - asked
     if trusted:
         return bool(undecided_sensitive)
     if consent is None:
+        return True
+    return not consent.covers(list(request.scopes), list(request.all_claims))
+
+
+def implication_needed(request: ClaimRequest, consent: Consent | None, *, trusted: bool) -> bool:
+    """Whether issuing to a trusted portal without the page adds to what is on record."""
+    if not trusted:
+        return False
+    if consent is None or consent.withdrawn:
         return True
     return not consent.covers(list(request.scopes), list(request.all_claims))
 

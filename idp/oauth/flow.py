@@ -159,6 +159,8 @@ class AuthorizationFlow:
                     request.to_dict(),
                     AccessDeniedError("The person may no longer act for this company."),
                 )
+        if consent_policy.implication_needed(claim_request, consent, trusted=client.trusted):
+            self._consents.imply(account.id, client.client_id, claim_request)
         released = consent_policy.released_claims(claim_request, consent)
         return self._issue_code(request, session_id, session, account, client, released, acting)
 

@@ -101,8 +101,15 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
         """Nothing to do: the code was consumed atomically when it was read."""
 
     def authenticate_user(self, authorization_code: AuthorizationCode) -> Account | None:
+        """The one redemption that took the code is answered even when a racing second
+        redemption revoked the grant first (``code_reuse``): RFC 6749 4.1.2 denies the second
+        request and revokes what was issued, so what this one issues is born revoked (every
+        token is checked against its grant), and the portal learns of the replay by the
+        tokens being inactive. A grant revoked for any other reason issues nothing."""
         grant = self.tokens.find_grant(authorization_code.grant_id)
-        if grant is None or grant.revoked_at is not None or not grant.account.active:
+        if grant is None or not grant.account.active:
+            return None
+        if grant.revoked_at is not None and grant.revoked_reason != "code_reuse":
             return None
         self.request.grant = grant  # type: ignore[attr-defined]
         return grant.account

@@ -1,4 +1,6 @@
-"""How long protocol records are kept once they can no longer be used (``idp db prune``).
+"""How long records are kept: protocol records once they can no longer be used
+(``idp db prune``), and the network data of a cancelled account's evidence (``idp retention
+apply``, which prunes too; the evidence rules are ``idp.identity.evidence``).
 
 - A token row goes when its access token has expired and its refresh token (if any) too.
 - A grant goes when it has expired, when it was revoked more than ``STALE_AFTER`` ago, or when
@@ -6,6 +8,8 @@
   redeemed: codes live minutes, RFC 6749 section 4.1.2). Its tokens go with it.
 - A back-channel logout delivery that was delivered or abandoned goes after
   ``DELIVERIES_KEPT`` (OpenID Connect Back-Channel Logout 1.0: nothing is retried after that).
+- The audit rows and agreement acceptances of a cancelled account keep only networks of its
+  addresses, and after ``IDP_EVIDENCE_RETENTION_DAYS`` neither addresses nor user agents.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from typing import Any, cast
 from sqlalchemy import CursorResult, Delete, and_, delete, exists, or_
 from sqlalchemy.orm import Session
 
+from idp.identity import evidence
 from idp.models import Grant, LogoutDelivery, Token
 from idp.models.base import Database, utcnow
 
@@ -34,9 +39,27 @@ class Pruned:
     logout_deliveries: int
 
 
+@dataclass(frozen=True)
+class Applied:
+    """What ``idp retention apply`` did: the pruning and the evidence's expiry."""
+
+    pruned: Pruned
+    evidence: evidence.Expired
+
+
 class Retention:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, *, evidence_retention_days: int = 1095) -> None:
         self._db = db
+        self._evidence_retention = timedelta(days=evidence_retention_days)
+
+    def apply(self, now: datetime | None = None) -> Applied:
+        """Every retention rule, each in its own transaction (for cron: running it again
+        changes nothing)."""
+        now = now or utcnow()
+        pruned = self.prune(now)
+        with self._db.transaction() as session:
+            expired = evidence.expire(session, now, self._evidence_retention)
+        return Applied(pruned, expired)
 
     def prune(self, now: datetime | None = None) -> Pruned:
         """Delete what can no longer be used, in one transaction."""

@@ -11,12 +11,21 @@ RP-Initiated Logout 1.0 and Back-Channel Logout 1.0).
   transaction; the dispatcher (``idp.oauth.backchannel``) delivers them.
 - Ending *everything* of an account (suspension, cancellation, password reset; natural-person
   agreement clauses 7 and 8) also tells portals that hold tokens outside any live session.
+- Ending *company logins* (the company suspended or cancelled, a handler grant suspended or
+  revoked, an administrator removed) tells each portal that its session for the company ended:
+  ``sub`` is the company's subject as that portal sees it, ``sid`` the login's session. The
+  person's own session, and their own sessions at portals, go on.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
 from idp.identity.audit import Audit
-from idp.models import Account, Client
+from idp.models import Account, Client, Grant
 from idp.models.base import Database
 from idp.oauth.backchannel import BackchannelDispatcher
 from idp.oauth.subjects import Subjects
@@ -172,4 +181,32 @@ class SingleSignOn:
                         reason=reason,
                     )
             self._tokens.revoke_grants_of_account(db_session, account.id, reason)
+        self._backchannel.wake()
+
+    def company_logins_ended(
+        self, db_session: Session, grants: Sequence[Grant], reason: str
+    ) -> None:
+        """Inside the transaction that revokes company ``grants``: one back-channel delivery
+        per portal session acting for the company (Back-Channel Logout 1.0 section 2.4:
+        ``sub`` the company's subject for that portal, pairwise when so registered, and
+        ``sid``). A grant outside any session is told by ``sub`` alone only when the whole
+        company ends, since that ``sub`` names every session acting for it."""
+        whole_company = reason.startswith("entity_")
+        told: set[tuple[str, str, str | None]] = set()
+        for grant in grants:
+            if grant.entity is None or (grant.sid is None and not whole_company):
+                continue
+            subject = self._subjects.for_client(grant.client, grant.entity.subject)
+            key = (grant.client_id, subject, grant.sid)
+            if key in told:
+                continue
+            told.add(key)
+            self._backchannel.enqueue(
+                db_session, grant.client, subject=subject, sid=grant.sid, reason=reason
+            )
+        if told:
+            # Wake the dispatcher once the deliveries are committed (a rollback sends none).
+            event.listen(db_session, "after_commit", self._wake_after_commit, once=True)
+
+    def _wake_after_commit(self, _session: Session) -> None:
         self._backchannel.wake()

@@ -209,7 +209,8 @@ def register() -> RegistrationOutcome:
         # Cheap checks first (issue 17): no SMS for a name, an ID number or a phone that the
         # final submit would refuse anyway (a wrong check digit, say). A field not filled in
         # yet is asked for at the submit.
-        checked = Application.from_form(request.form).validate_identity()
+        today = documents.local_today(services().config.local_zone)
+        checked = Application.from_form(request.form).validate_identity(today)
         problems = {name: code for name, code in checked.items() if code != "required"}
         for name, code in problems.items():
             state.fail(name, code)

@@ -72,7 +72,7 @@ def portal(**overrides: Any) -> dict[str, Any]:
         "redirect_uris": [REDIRECT_URI],
         "post_logout_redirect_uris": ["https://portal.example.gov.cn/"],
         "scopes": ["profile"],
-        "matters": ["tax.declaration", "social_security.enquiry"],
+        "matters": ["tax.declaration", "social_insurance.enrolment"],
         "contacts": ["ops@portal.example.gov.cn", "0571-12345678"],
     }
     body.update(overrides)
@@ -122,11 +122,13 @@ class JsonServer:
         self.status = status
         self.delay = delay
         self.fetches = 0
+        self.hosts: list[str | None] = []  # the Host header of each request
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:  # noqa: N802 (http.server's name)
                 outer.fetches += 1
+                outer.hosts.append(self.headers.get("Host"))
                 if outer.delay:
                     time.sleep(outer.delay)
                 payload = (

@@ -48,15 +48,20 @@ def test_cli_reports_every_field_error_of_the_shared_rules(cli):
     assert cli.ok("clients", "list", "--json") == []
 
 
-def test_cli_warns_about_a_reused_name_and_an_unreachable_key_set(cli):
-    """The operator's own tool registers these with a warning (the API refuses them)."""
+def test_cli_refuses_a_reused_name_and_warns_about_an_unreachable_key_set(cli):
+    """Portal names are unique in the database (issue 21), so the operator's tool refuses a
+    reused one like the API does; an unreachable key set is only a warning there."""
     cli.ok("clients", "create", "--name", "Same", "--redirect-uri", REDIRECT_URI, "--json")
+    code, _out, err = cli.run(
+        "clients", "create", "--name", "same", "--redirect-uri", REDIRECT_URI, "--json"
+    )
+    assert code == 2 and "name: another portal is already named" in err
 
     code, out, err = cli.run(
         "clients",
         "create",
         "--name",
-        "Same",
+        "Other",
         "--redirect-uri",
         REDIRECT_URI,
         "--token-endpoint-auth-method",
@@ -67,7 +72,6 @@ def test_cli_warns_about_a_reused_name_and_an_unreachable_key_set(cli):
     )
 
     assert code == 0 and out
-    assert "warning: name: another portal is already named 'Same'" in err
     assert "warning: jwks_uri: could not be reached" in err
     assert len(cli.ok("clients", "list", "--json")) == 2
 

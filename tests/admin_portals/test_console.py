@@ -32,7 +32,7 @@ def metadata_form(**overrides: Any) -> dict[str, Any]:
         "minimum_verification_level": "",
         "subject_type": "public",
         "sector_identifier_uri": "",
-        "matters": "tax.declaration\nhousing_fund.withdrawal",
+        "matters": "tax.declaration\nhousing_fund.deposit",
         "contacts": "ops@lishui.example.gov.cn",
         "reason": "ticket 7",
     }

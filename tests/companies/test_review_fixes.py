@@ -18,12 +18,12 @@ from tests.realname.helpers import PASSWORD
 from tests.support import CliRunner, RelyingParty
 
 
-def _portal_without_matters(cli: CliRunner, browser: Any) -> RelyingParty:
+def _portal_without_matters(cli: CliRunner, browser: Any, name: str) -> RelyingParty:
     data = cli.ok(
         "clients",
         "create",
         "--name",
-        "Portal without matters",
+        name,
         "--redirect-uri",
         REDIRECT_URI,
         "--scope",
@@ -41,8 +41,8 @@ def test_a_portal_that_names_no_matters_is_served_only_by_the_legal_representati
 ) -> None:
     """Issue 5 item 4: a grant must cover the classes the portal serves or asks for; with none
     named, only a scope over every class (the legal representative's) covers them."""
-    handler_view = to_choice(_portal_without_matters(cli, world.handler))
-    representative = _portal_without_matters(cli, world.legal_representative)
+    handler_view = to_choice(_portal_without_matters(cli, world.handler, "Portal without matters"))
+    representative = _portal_without_matters(cli, world.legal_representative, "Another portal")
 
     assert handler_view.usable == ["self"]
     assert "does not cover" in handler_view.unavailable[world.entity_id]
@@ -85,6 +85,7 @@ def test_a_pairwise_portal_cannot_move_to_another_sector(cli: CliRunner, client:
         redirect_uris=["https://tax.example.gov.cn/callback"],
         post_logout_redirect_uris=None,
         subject_type="pairwise",
+        matters=None,  # no catalogue published here
     )
 
     moved = api.patch(

@@ -30,6 +30,7 @@ from tests.companies.helpers import (
     send_grant_code,
     to_choice,
 )
+from tests.companies.test_resume_confirmed import same_person_elsewhere
 from tests.realname.helpers import rows
 from tests.support import CliRunner, RelyingParty
 
@@ -48,7 +49,7 @@ def assert_ended(rp: RelyingParty, body: dict[str, Any]) -> None:
 
 
 def test_suspending_the_grant_ends_the_handlers_tokens_and_resuming_allows_new_logins(
-    world: Any, cli: CliRunner
+    world: Any, cli: CliRunner, provider: Any, make_app: Any
 ) -> None:
     rp, body = handler_login(world, cli)
     status = f"{world.company}/grants/{world.grant_id}/status"
@@ -62,7 +63,11 @@ def test_suspending_the_grant_ends_the_handlers_tokens_and_resuming_allows_new_l
         world.grant_id: "suspended"
     }
 
-    assert location(post(world.administrator, status, {"action": "resume"})).endswith(
+    # Resuming needs the SMS code (tests/companies/test_resume_confirmed.py).
+    resume_page = location(post(world.administrator, status, {"action": "resume"}))
+    zhang = same_person_elsewhere(make_app, world.administrator)
+    code = send_grant_code(zhang, resume_page, provider, ZHANG_SAN.phone)
+    assert location(post(zhang, resume_page, {"action": "resume", "sms_code": code})).endswith(
         "?done=resumed"
     )
     assert_ended(rp, body)  # revoked tokens stay revoked

@@ -148,6 +148,10 @@ class ProviderServer:
                 pass
         if self.redis_pid is not None:
             _end_process(self.redis_pid, "redis-server")
+        keep = os.environ.get("IDP_TEST_KEEP_SERVER_LOGS")  # a folder: the log outlives the run
+        if keep and self.log_path.exists():
+            Path(keep).mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(self.log_path, Path(keep) / f"server-{self.port}.log")
         shutil.rmtree(self.tmp, ignore_errors=True)
 
 

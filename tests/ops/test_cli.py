@@ -143,8 +143,9 @@ def test_http_loopback_redirect_uri_is_allowed_in_production(production_cli, uri
 def test_http_redirect_uri_is_allowed_in_development(cli):
     """Development mode (IDP_ENV=development, as the suite runs) accepts http redirect URIs."""
     assert os.environ["IDP_ENV"] == "development"
-    for uri in ("http://127.0.0.1:5001/callback", "http://portal.test/callback"):
-        data = cli.ok("clients", "create", "--name", "Dev", "--redirect-uri", uri, "--json")
+    for index, uri in enumerate(("http://127.0.0.1:5001/callback", "http://portal.test/callback")):
+        name = f"Dev {index}"
+        data = cli.ok("clients", "create", "--name", name, "--redirect-uri", uri, "--json")
         assert data["redirect_uris"] == [uri]
 
 

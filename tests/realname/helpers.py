@@ -141,14 +141,23 @@ def link_ending(html: str, suffix: str) -> str:
     raise AssertionError(f"no link ending in {suffix}")
 
 
+def send_pending() -> None:
+    """Send the queued SMS messages now (the tests run no sender thread): ``idp sms
+    send-pending``, through the development sender."""
+    CliRunner().ok("sms", "send-pending")
+
+
 def outbox_code(provider: Any, phone: str) -> str:
-    """The latest code the development sender wrote to ``phone`` (IDP_SMS_OUTBOX)."""
+    """The latest code the development sender wrote to ``phone`` (IDP_SMS_OUTBOX), once the
+    queued messages are sent."""
+    send_pending()
     entries = SmsCodes.read_outbox(provider.config.SMS_OUTBOX, phone=phone, limit=1)
     assert entries, f"no SMS in the outbox for {phone}"
     return str(entries[0]["code"])
 
 
 def outbox_count(provider: Any, phone: str) -> int:
+    send_pending()
     return len(SmsCodes.read_outbox(provider.config.SMS_OUTBOX, phone=phone, limit=1000))
 
 

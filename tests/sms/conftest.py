@@ -1,5 +1,5 @@
-"""Fixtures of the SMS tests: one-time codes over the suite's real Redis, the outbox file, and
-SMS gateways on loopback ports."""
+"""Fixtures of the SMS tests: one-time codes over the suite's real Redis, the outbox file, SMS
+gateways on loopback ports, and ``measure`` (the store work of a request)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from idp.store.otp import OneTimeCodes
+from tests.ops.test_request_costs import measure  # noqa: F401 (the fixture: SQL and Redis work)
 from tests.sms.helpers import Gateway
 
 DEFAULTS: dict[str, Any] = {

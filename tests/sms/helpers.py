@@ -1,23 +1,31 @@
 """Helpers for the SMS tests: an SMS gateway on a loopback port, and a Redis scan.
 
 ``Gateway`` answers what the operator's gateway would (the contract in docs/sms.md): it records
-every POSTed JSON body with its ``Authorization`` header and answers ``status``.
+every POSTed JSON body with its ``Authorization`` header and answers ``status``; ``on_request``
+runs between the two.
 """
 
 from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Callable
+from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import redis
+from sqlalchemy import update
+
+from idp.models import SmsMessage
 
 
 class Gateway:
     def __init__(self, *, status: int = 200) -> None:
         self.requests: list[dict[str, Any]] = []
         self.status = status
+        # Called after a request is recorded, before it is answered (a sender killed meanwhile).
+        self.on_request: Callable[[], None] | None = None
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -31,6 +39,8 @@ class Gateway:
                         "body": json.loads(self.rfile.read(length)),
                     }
                 )
+                if outer.on_request is not None:
+                    outer.on_request()
                 self.send_response(outer.status)
                 if 300 <= outer.status < 400:
                     self.send_header("Location", "/elsewhere")
@@ -74,3 +84,10 @@ def redis_contents(client: redis.Redis) -> list[tuple[str, str, int]]:
             value = client.get(key).decode()
         rows.append((key.decode(), value, client.ttl(key)))
     return rows
+
+
+def move_outbox_times(provider: Any, **moments: datetime) -> None:
+    """Set time columns of every ``sms_outbox`` row (the passing of time: a lease or a
+    code's lifetime ending), with the column types' own conversion on either database."""
+    with provider.db.engine.begin() as connection:
+        connection.execute(update(SmsMessage.__table__).values(**moments))

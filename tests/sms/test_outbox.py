@@ -1,4 +1,5 @@
-"""SmsCodes with the development outbox, read back through ``idp sms outbox``."""
+"""SmsCodes with the development sender: messages queued in the durable outbox, sent by
+``idp sms send-pending`` to the development outbox file, read back through ``idp sms outbox``."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from datetime import datetime
 from pathlib import Path
 
 from idp.identity.sms import OutboxSender, SendResult, SmsCodes, build_sender
+from idp.services import Services
 from idp.store.otp import OneTimeCodes
 from tests.support import CliRunner
 
@@ -17,14 +19,21 @@ PHONE = "13800138000"
 ADDRESS = "203.0.113.7"
 
 
-def sms(provider) -> SmsCodes:  # type: ignore[no-untyped-def]
-    return SmsCodes.from_config(provider.config, provider.redis)
+def sms(provider: Services) -> SmsCodes:
+    return provider.sms
+
+
+def send_pending(cli: CliRunner) -> None:
+    """The tests run no sender thread: the command sends what is queued."""
+    cli.ok("sms", "send-pending")
 
 
 def test_development_sends_to_the_outbox(provider, outbox: Path, cli: CliRunner) -> None:  # type: ignore[no-untyped-def]
     assert isinstance(build_sender(provider.config), OutboxSender)
 
     result = sms(provider).send(PHONE, "register", ADDRESS)
+    assert not outbox.exists()  # queued, not sent by the request
+    send_pending(cli)
 
     assert result == SendResult(sent=True, refused=None, wait_seconds=0)
     assert stat.S_IMODE(outbox.stat().st_mode) == 0o600
@@ -37,9 +46,10 @@ def test_development_sends_to_the_outbox(provider, outbox: Path, cli: CliRunner)
     assert sms(provider).check(PHONE, "register", entry["code"]) == "ok"
 
 
-def test_the_outbox_is_one_json_object_per_line(provider, outbox: Path) -> None:  # type: ignore[no-untyped-def]
+def test_the_outbox_is_one_json_object_per_line(provider, outbox: Path, cli: CliRunner) -> None:  # type: ignore[no-untyped-def]
     sms(provider).send(PHONE, "register", ADDRESS)
     sms(provider).send(PHONE, "login", ADDRESS)
+    send_pending(cli)
 
     lines = outbox.read_text(encoding="utf-8").splitlines()
 
@@ -55,6 +65,7 @@ def test_outbox_lists_newest_first_by_phone_and_limit(
     service.send(PHONE, "register", ADDRESS)
     service.send("13900139000", "register", ADDRESS)
     service.send(PHONE, "login", ADDRESS)
+    send_pending(cli)
 
     newest = cli.ok("sms", "outbox", "--json")
     mine = cli.ok("sms", "outbox", "--phone", PHONE, "--json")
@@ -88,16 +99,18 @@ def test_a_refused_send_writes_nothing(provider, outbox: Path, cli: CliRunner) -
     service.send(PHONE, "register", ADDRESS)
 
     result = service.send(PHONE, "register", ADDRESS)
+    send_pending(cli)
 
     assert not result.sent and result.refused == "resend_wait" and 0 < result.wait_seconds <= 60
     assert len(cli.ok("sms", "outbox", "--json")) == 1
 
 
 def test_check_refuses_malformed_codes_without_spending_attempts(
-    make_codes: Callable[..., OneTimeCodes], outbox: Path
+    provider: Services, make_codes: Callable[..., OneTimeCodes], outbox: Path, cli: CliRunner
 ) -> None:
-    service = SmsCodes(make_codes(max_attempts=1), OutboxSender(outbox))
+    service = SmsCodes(make_codes(max_attempts=1), provider.sms_outbox)
     service.send(PHONE, "login", ADDRESS)
+    send_pending(cli)
     (entry,) = SmsCodes.read_outbox(outbox)
 
     for malformed in ("", "12345", "1234567", "12a456", "１２３４５６", "12 456"):

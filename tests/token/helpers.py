@@ -38,12 +38,13 @@ def basic(client_id: str, secret: str) -> dict[str, str]:
 
 
 def register(cli: CliRunner, *args: str) -> dict[str, Any]:
-    """``idp clients create`` with a fixed redirect URI; returns the registration as JSON."""
+    """``idp clients create`` with a fixed redirect URI and a name of its own (portal names are
+    unique); returns the registration as JSON."""
     return cli.ok(
         "clients",
         "create",
         "--name",
-        "Test Portal",
+        f"Test Portal {secrets.token_hex(3)}",
         "--redirect-uri",
         "https://portal.example.gov.cn/callback",
         "--json",

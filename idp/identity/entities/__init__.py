@@ -14,6 +14,7 @@ One service, :class:`Entities`, made of one part per responsibility:
 - ``lifecycle``: registration, a change of legal representative, suspension, cancellation;
 - ``appointments``: administrators and handler grants;
 - ``acting``: the companies a person may act for in a login, re-checked at refresh;
+- ``departure``: a member's roles and grants when they cancel their own account;
 - ``members``: finding the person named on a form (:class:`MemberLookup`, its own service).
 """
 
@@ -21,6 +22,8 @@ from __future__ import annotations
 
 from idp.identity.entities.acting import CompanyActing
 from idp.identity.entities.appointments import Appointments
+from idp.identity.entities.departure import Departures
+from idp.identity.entities.directory import LoginsEnded
 from idp.identity.entities.lifecycle import CompanyLifecycle
 from idp.identity.entities.members import MemberLookup
 from idp.identity.entities.rules import (
@@ -53,6 +56,7 @@ __all__ = [
     "CompanyRegistered",
     "Entities",
     "EntityError",
+    "LoginsEnded",
     "MemberLookup",
     "Membership",
     "Option",
@@ -63,7 +67,7 @@ __all__ = [
 ]
 
 
-class Entities(CompanyLifecycle, Appointments, CompanyActing):
+class Entities(CompanyLifecycle, Appointments, CompanyActing, Departures):
     """The legal-person rules over the database."""
 
     def __init__(
@@ -74,8 +78,10 @@ class Entities(CompanyLifecycle, Appointments, CompanyActing):
         *,
         max_administrators: int,
         grant_days: int,
+        logins_ended: LoginsEnded | None = None,
     ) -> None:
         self.db = db
+        self.logins_ended = logins_ended
         self.people = people
         self.verifier = verifier
         self.max_administrators = max_administrators

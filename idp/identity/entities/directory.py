@@ -8,11 +8,11 @@ every change is audited, in the same transaction).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.orm import Session
 
 from idp.identity import delegation
@@ -22,6 +22,11 @@ from idp.models import AuditEvent, EntityRole, Grant, HandlerGrant, LegalEntity,
 from idp.models.base import Database, utcnow
 
 TRAIL_LENGTH = 200  # the newest events of a company's trail shown at once
+
+# (the change's session, the company logins it ends, the reason): tells the portals of those
+# logins, inside the same transaction (Back-Channel Logout 1.0; ``SingleSignOn`` does it). The
+# identity layer receives it as a callable, so it imports nothing above it.
+LoginsEnded = Callable[[Session, Sequence[Grant], str], None]
 
 
 @dataclass(frozen=True)
@@ -37,6 +42,7 @@ class EntityDirectory:
     """The reads every part of the legal-person rules shares."""
 
     db: Database
+    logins_ended: LoginsEnded | None
 
     # -- the matters catalogue ---------------------------------------------------------------
     def matters(self, include_inactive: bool = False) -> list[MatterClass]:
@@ -213,13 +219,20 @@ class EntityDirectory:
         )
 
     # -- inside a change's transaction -------------------------------------------------------
-    @staticmethod
-    def _revoke(session: Session, source: str, reason: str) -> None:
+    def _revoke(self, session: Session, source: str, reason: str) -> None:
         """End at once every company login made under the role or grant ``source``."""
+        self._end_logins(session, Grant.delegation_source == source, reason)
+
+    def _end_logins(self, session: Session, which: ColumnElement[bool], reason: str) -> None:
+        """Revoke the live company logins ``which`` selects, and tell their portals through
+        the back channel (the portal's session for the company ends, not the person's own)."""
+        live = (which, Grant.revoked_at.is_(None))
+        if self.logins_ended is not None:
+            ending = session.scalars(select(Grant).where(*live)).all()
+            if ending:
+                self.logins_ended(session, ending, reason[:64])
         session.execute(
-            update(Grant)
-            .where(Grant.delegation_source == source, Grant.revoked_at.is_(None))
-            .values(revoked_at=utcnow(), revoked_reason=reason[:64])
+            update(Grant).where(*live).values(revoked_at=utcnow(), revoked_reason=reason[:64])
         )
 
     @staticmethod

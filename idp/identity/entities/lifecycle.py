@@ -10,8 +10,11 @@ administrator, while the company's record and trail stay.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from idp.identity import delegation, documents, levels
 from idp.identity.entities.directory import EntityDirectory
@@ -28,20 +31,35 @@ from idp.identity.verifiers import Result, Verifier
 from idp.models import Account, EntityRole, Grant, HandlerGrant, LegalEntity
 from idp.models.base import utcnow
 
+# What a company's registration writes in its own transaction (``CompanyLifecycle.register``).
+AlongWithCompany = Callable[[Session, LegalEntity], None]
+
+
+class _LegalRepresentativeTaken(Exception):
+    """A concurrent change of legal representative won the one-per-company index."""
+
 
 class CompanyLifecycle(EntityDirectory):
     people: People
     verifier: Verifier
 
     def register(
-        self, account: Account, *, uscc: str, name: str, entity_type: str, region: str
+        self,
+        account: Account,
+        *,
+        uscc: str,
+        name: str,
+        entity_type: str,
+        region: str,
+        along: AlongWithCompany | None = None,
     ) -> CompanyRegistered:
         """A natural person at L3 or above registers a company as its legal representative.
 
         The market regulation registry must confirm the USCC, the name and this person as the
         legal representative, and that the company is active. One account per USCC: when the
         company is registered already and the registry now names this person, the legal
-        representative role moves to them (a change of legal representative).
+        representative role moves to them (a change of legal representative). What ``along``
+        writes (the company's acceptance of its agreement) is in the same transaction.
         """
         errors: dict[str, str] = {}
         if not levels.at_least(account.verification_level, REGISTRATION_LEVEL):
@@ -80,7 +98,14 @@ class CompanyLifecycle(EntityDirectory):
             )
             return CompanyRegistered(errors={"uscc": reason})
         if existing is not None:
-            previous = self._move_legal_representative(existing, account, verdict.reference)
+            try:
+                previous = self._move_legal_representative(
+                    existing, account, verdict.reference, along
+                )
+            except _LegalRepresentativeTaken:
+                # Another change of legal representative committed first (the database holds
+                # one per company): nothing of this one is stored.
+                return CompanyRegistered(errors={"uscc": "taken"})
             return CompanyRegistered(entity=existing, moved_from=previous)
         entity = LegalEntity(
             uscc=uscc,
@@ -90,18 +115,29 @@ class CompanyLifecycle(EntityDirectory):
             registry_reference=verdict.reference,
             verified_at=verdict.checked_at,
         )
+        stored = False
         try:
             with self.db.transaction() as session:
                 session.add(entity)
                 session.flush()
                 session.add(legal_representative_role(entity.id, account.id))
                 self._audit(session, "entity_registered", entity.id, account.id)
+                session.flush()
+                stored = True
+                if along is not None:
+                    along(session, entity)
         except IntegrityError:
+            if stored:
+                raise  # not a duplicate: what came along was refused, and nothing is stored
             return CompanyRegistered(errors={"uscc": "taken"})
         return CompanyRegistered(entity=entity)
 
     def _move_legal_representative(
-        self, entity: LegalEntity, account: Account, reference: str | None
+        self,
+        entity: LegalEntity,
+        account: Account,
+        reference: str | None,
+        along: AlongWithCompany | None,
     ) -> str | None:
         with self.db.transaction() as session:
             old = session.scalar(
@@ -112,6 +148,7 @@ class CompanyLifecycle(EntityDirectory):
             previous = old.account_id if old is not None else None
             if old is not None:
                 session.delete(old)
+                session.flush()  # before the new one: one legal representative at a time
                 self._revoke(session, old.id, "legal_representative_changed")
             mine = session.scalar(
                 select(EntityRole).where(
@@ -123,6 +160,10 @@ class CompanyLifecycle(EntityDirectory):
                 self._revoke(session, mine.id, "role_changed")
                 session.flush()
             session.add(legal_representative_role(entity.id, account.id))
+            try:
+                session.flush()
+            except IntegrityError as error:
+                raise _LegalRepresentativeTaken() from error
             row = session.get(LegalEntity, entity.id)
             assert row is not None
             row.registry_reference = reference
@@ -135,6 +176,8 @@ class CompanyLifecycle(EntityDirectory):
                 account.id,
                 {"previous": previous},
             )
+            if along is not None:
+                along(session, row)
         return previous
 
     def set_entity_status(self, entity: LegalEntity, status: str, actor: str, reason: str) -> None:
@@ -147,11 +190,7 @@ class CompanyLifecycle(EntityDirectory):
             assert row is not None
             row.status = status
             if status != "active":
-                session.execute(
-                    update(Grant)
-                    .where(Grant.entity_id == entity.id, Grant.revoked_at.is_(None))
-                    .values(revoked_at=utcnow(), revoked_reason=f"entity_{status}")
-                )
+                self._end_logins(session, Grant.entity_id == entity.id, f"entity_{status}")
             self._audit(session, f"entity_{status}", entity.id, actor, {"reason": reason})
 
     def cancel(self, entity: LegalEntity, by: Account) -> None:
@@ -167,11 +206,7 @@ class CompanyLifecycle(EntityDirectory):
             row = session.get(LegalEntity, entity.id)
             assert row is not None
             row.status = "cancelled"
-            session.execute(
-                update(Grant)
-                .where(Grant.entity_id == entity.id, Grant.revoked_at.is_(None))
-                .values(revoked_at=utcnow(), revoked_reason="entity_cancelled")
-            )
+            self._end_logins(session, Grant.entity_id == entity.id, "entity_cancelled")
             session.execute(
                 update(HandlerGrant)
                 .where(

@@ -13,7 +13,7 @@ The console (``/admin/portals``), the admin API (``/admin/api/clients``), dynami
 - :mod:`.registry`: :class:`ClientRegistry`, the operations over the database, with audit.
 """
 
-from idp.oauth.clients.fetch import REMOTE_CODES, Fetcher, FetchError, fetch_json
+from idp.oauth.clients.fetch import REMOTE_CODES, Fetcher, FetchError, Resolver, fetch_json
 from idp.oauth.clients.metadata import (
     AUTH_METHODS,
     CLIENT_ID_PATTERN,
@@ -76,6 +76,7 @@ __all__ = [
     "Outcome",
     "Refused",
     "RegistryError",
+    "Resolver",
     "RegistryPolicy",
     "defaults",
     "describe",

@@ -76,6 +76,7 @@ class FieldError:
     code: str
     message: str
     index: int | None = None
+    value: str | None = None  # the offending value, when a message names it (a matter class)
 
     @property
     def pointer(self) -> str:

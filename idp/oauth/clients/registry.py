@@ -22,12 +22,12 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from idp.identity.audit import event as audit_event
-from idp.models import AuditEvent, Client, InitialAccessToken
+from idp.models import AuditEvent, Client, ClientName, InitialAccessToken, MatterClass
 from idp.models.base import Database, utcnow
 from idp.models.client import SECRET_AUTH_METHODS, hash_client_secret
 from idp.oauth.clients.fetch import Fetcher, check_remote, fetch_json
@@ -42,7 +42,12 @@ from idp.oauth.clients.metadata import (
     initial_token_problems,
     metadata_of,
 )
-from idp.oauth.clients.validation import Check, check_duplicate_names, check_sector_kept
+from idp.oauth.clients.validation import (
+    Check,
+    check_duplicate_names,
+    check_known_matters,
+    check_sector_kept,
+)
 
 
 class ClientNotFound(RegistryError):
@@ -153,6 +158,7 @@ class ClientRegistry:
         :class:`InvalidMetadata` with every other problem."""
         check = Check.start(data, current, self.policy)
         check_duplicate_names(check, lambda: self._names_taken(current))
+        check_known_matters(check, self._published_matters)
         check_sector_kept(check, current)
         check_remote(check, self.fetch)
         return check.finish(advisory)
@@ -165,6 +171,11 @@ class ClientRegistry:
             if current is None or client_id != current.client_id:
                 taken.update(n.casefold() for n in (name, name_en) if n)
         return taken
+
+    def _published_matters(self) -> set[str]:
+        """The codes of the catalogue's active matter classes."""
+        query = select(MatterClass.code).where(MatterClass.active.is_(True))
+        return set(self.db.session.scalars(query))
 
     # -- changes -----------------------------------------------------------------------------
     def create(
@@ -215,7 +226,13 @@ class ClientRegistry:
                 if session_hook is not None and not session_hook(session):
                     raise Refused("the change was refused")
                 session.add(client)
-                session.flush()
+                try:
+                    session.flush()
+                except IntegrityError:
+                    raise InvalidMetadata(
+                        [FieldError("client_id", "taken", "is taken by another portal")]
+                    ) from None
+                _claim_names(session, client)
                 session.add(
                     _audit(
                         "client_created",
@@ -252,6 +269,8 @@ class ClientRegistry:
         method = metadata["token_endpoint_auth_method"]
         with self.db.transaction() as session:
             _apply(client, metadata)
+            if "name" in changed or "name_en" in changed:
+                _claim_names(session, client)
             if method in SECRET_AUTH_METHODS and not client.client_secret_hash:
                 secret = _new_secret(method)
                 client.client_secret_hash = hash_client_secret(secret) if secret else None
@@ -418,6 +437,37 @@ class ClientRegistry:
 
 def _new_secret(method: str | None) -> str | None:
     return secrets.token_urlsafe(32) if method in SECRET_AUTH_METHODS else None
+
+
+def _claim_names(session: Session, client: Client) -> None:
+    """Hold the portal's display names, case-folded, in ``client_names``, whose primary key
+    keeps them unique across portals and languages even when two changes race past
+    :func:`check_duplicate_names`; the loser gets the same ``duplicate`` error."""
+    wanted: dict[str, tuple[str, str]] = {}
+    for field_name in ("name", "name_en"):
+        value = getattr(client, field_name)
+        if value:
+            wanted.setdefault(value.casefold(), (field_name, value))
+    held = set(
+        session.scalars(select(ClientName.name_key).where(ClientName.client_id == client.client_id))
+    )
+    stale = held - wanted.keys()
+    if stale:
+        session.execute(
+            delete(ClientName).where(
+                ClientName.client_id == client.client_id, ClientName.name_key.in_(stale)
+            )
+        )
+    for key, (field_name, value) in wanted.items():
+        if key in held:
+            continue
+        session.add(ClientName(name_key=key, client_id=client.client_id))
+        try:
+            session.flush()
+        except IntegrityError:  # the transaction is rolled back with the error
+            raise InvalidMetadata(
+                [FieldError(field_name, "duplicate", f"another portal is already named {value!r}")]
+            ) from None
 
 
 def _plausible_id(client_id: str) -> bool:

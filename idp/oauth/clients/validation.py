@@ -22,13 +22,16 @@ stable machine ``code`` and an English message), never just the first. The rules
 - ``subject_type``: ``public`` or ``pairwise`` (OIDC Core 8); ``sector_identifier_uri``
   (OIDC Registration 2 and 5: https, fetched, a JSON array listing every redirect URI; required
   for pairwise when the redirect URIs span several hosts, OIDC Core 8.1);
-- ``matters``: codes of the classes of matters served, such as ``tax.declaration``;
+- ``matters``: codes of the classes of matters served, such as ``tax.declaration``, each in the
+  published catalogue (``idp matters``; :func:`check_known_matters`, with the codes the
+  database holds);
 - ``contacts``: e-mail addresses or phone numbers (RFC 7591 2);
 - ``status``: ``active`` or ``disabled``.
 
 A run is a :class:`Check`: :meth:`Check.start` runs the field checks (:data:`CHECKS`) in the
 order their errors are reported; the registry (``.registry``) then adds the uniqueness of names
-(:func:`check_duplicate_names`, with the names the database holds), the sector of a pairwise
+(:func:`check_duplicate_names`, with the names the database holds), the matter classes
+(:func:`check_known_matters`, with the published catalogue), the sector of a pairwise
 portal (:func:`check_sector_kept`) and the checks that fetch documents (``.fetch``), and ends it
 with :meth:`Check.finish`.
 """
@@ -115,8 +118,15 @@ class Check:
             raise InvalidMetadata(errors)
         return self.result, [e for e in self.errors if e.code in advisory]
 
-    def error(self, name: str, code: str, message: str, index: int | None = None) -> None:
-        self.errors.append(FieldError(name, code, message, index))
+    def error(
+        self,
+        name: str,
+        code: str,
+        message: str,
+        index: int | None = None,
+        value: str | None = None,
+    ) -> None:
+        self.errors.append(FieldError(name, code, message, index, value))
 
     def failed(self, name: str) -> bool:
         return any(e.field == name for e in self.errors)
@@ -444,6 +454,33 @@ def check_sector_kept(check: Check, current: Client | None) -> None:
             field,
             "sector_changed",
             f"must stay in the sector {sector_of(current)} of this pairwise portal",
+        )
+
+
+def check_known_matters(check: Check, published: Callable[[], Collection[str]]) -> None:
+    """A portal serves classes of the published catalogue of matters only (``idp matters``):
+    handler grants and company logins are decided per class (legal-person agreement, graded and
+    classified authorisation), so a class the catalogue does not hold could never be authorised.
+    ``published`` (the active classes' codes) is asked only when a class is added; classes the
+    portal already serves stay, even if the catalogue has since retired them."""
+    if check.failed("matters"):
+        return
+    before = set((check.current or {}).get("matters") or [])
+    added = [m for m in check.result.get("matters") or [] if m not in before]
+    if not added:
+        return
+    known = set(published())
+    raw = check.data.get("matters")
+    for matter in added:
+        if matter in known:
+            continue
+        index = raw.index(matter) if isinstance(raw, list) and matter in raw else None
+        check.error(
+            "matters",
+            "unknown_matter",
+            f"{matter} is not a class of the published catalogue of matters (idp matters list)",
+            index,
+            matter,
         )
 
 

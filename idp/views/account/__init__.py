@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, tzinfo
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -35,14 +35,18 @@ from idp.views.web import services
 
 bp = Blueprint("account", __name__, url_prefix="/account")
 
-# Times are shown in China Standard Time, the time of the authority and its portals.
-DISPLAY_TIMEZONE = timezone(timedelta(hours=8))
 MAX_NEXT_LENGTH = 512
 MAX_CLIENT_ID_LENGTH = 64
 
 
+def display_timezone() -> tzinfo:
+    """The zone times are shown and typed in: the authority's local time (``IDP_TIMEZONE``,
+    from the zone database; Asia/Shanghai by default)."""
+    return services().config.local_zone
+
+
 def shown_time(value: datetime) -> dict[str, str]:
-    local = value.astimezone(DISPLAY_TIMEZONE)
+    local = value.astimezone(display_timezone())
     return {"iso": value.isoformat(timespec="seconds"), "text": local.strftime("%Y-%m-%d %H:%M")}
 
 
@@ -94,4 +98,4 @@ def no_store(response: Response) -> Response:
 
 
 # The pages, by what they are for (each module adds its routes to ``bp``).
-from idp.views.account import access, data, records  # noqa: E402, F401
+from idp.views.account import access, data, gate, records  # noqa: E402, F401

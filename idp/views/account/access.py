@@ -76,7 +76,13 @@ def logout() -> Response:
 
 @bp.get("/logged-out")
 def logged_out() -> str:
-    return render_template("logged_out.html", message=None)
+    message = None
+    if request.args.get("declined") == "1":
+        message = _(
+            "You declined the agreement, so you have been logged out. You can log in again and "
+            "accept it whenever you wish to use the service."
+        )
+    return render_template("logged_out.html", message=message)
 
 
 @bp.get("/register")

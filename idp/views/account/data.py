@@ -203,7 +203,7 @@ def identity(account: Account) -> Any:
     registry is asked again; a mismatch changes nothing."""
     state = realname.FormState(values=realname.kept_values(request.form))
     application = Application.from_form(request.form)
-    errors = application.validate()
+    errors = application.validate(today=documents.local_today(services().config.local_zone))
     for name in ("name", "id_type", "id_number"):
         if name in errors:
             state.fail(name, errors[name])

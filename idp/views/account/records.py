@@ -112,6 +112,7 @@ def consents() -> Response | str:
                     if c not in granted
                 ],
                 "time": shown_time(consent.updated_at),
+                "implied": consent.implied,
             }
         )
     notice = None

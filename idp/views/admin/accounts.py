@@ -361,13 +361,13 @@ def counter_verification(account_id: str) -> Answer:
             _("Another operator must record your own verification."),
             403,
         )
-    before = services().people.record_counter_verification(
-        account, reference, actor=g.admin.account_id
-    )
-    audit(
-        "counter_verification_recorded",
+    # The level, its evidence and the audit row are written in one transaction.
+    services().people.record_counter_verification(
+        account,
+        reference,
+        g.admin.account_id,
+        action="counter_verification_recorded",
+        ip_address=request.remote_addr,
         reason=reason,
-        account_id=account.id,
-        details={"reference": reference, "level_before": before, "level_after": "L4"},
     )
     return _done(account, _("The in-person verification is recorded: the account is at level L4."))

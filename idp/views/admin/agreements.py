@@ -23,7 +23,7 @@ from werkzeug.wrappers import Response
 
 from idp.identity import agreements as rules
 from idp.models import AgreementKind
-from idp.views.account import DISPLAY_TIMEZONE, shown_time
+from idp.views.account import display_timezone, shown_time
 from idp.views.admin.auth import audit, console_required, notify, read_reason
 from idp.views.boundary import checks_its_own_form
 from idp.views.web import services
@@ -113,7 +113,7 @@ def _read_draft() -> Draft:
             draft.errors["effective_at"] = _("Enter a date and time such as 2027-01-01T00:00.")
         else:
             if moment.tzinfo is None:
-                moment = moment.replace(tzinfo=DISPLAY_TIMEZONE)
+                moment = moment.replace(tzinfo=display_timezone())
             draft.effective_at = moment
     draft.reason, problem = read_reason()
     if problem:

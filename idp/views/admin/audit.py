@@ -27,7 +27,7 @@ from werkzeug.wrappers import Response
 
 from idp.identity.disclosures import Disclosure
 from idp.models import AuditEvent
-from idp.views.account import DISPLAY_TIMEZONE, shown_time
+from idp.views.account import display_timezone, shown_time
 from idp.views.admin.accounts import find_account
 from idp.views.admin.auth import audit, console_required, notify
 from idp.views.web import services
@@ -79,13 +79,13 @@ class Filters:
 
 
 def _moment(text: str, end: bool) -> datetime | None:
-    """``YYYY-MM-DD`` (the whole day) or ``YYYY-MM-DDTHH:MM``, in UTC+8 unless a zone is given.
-    Raises ValueError."""
+    """``YYYY-MM-DD`` (the whole day) or ``YYYY-MM-DDTHH:MM``, in the display zone
+    (``IDP_TIMEZONE``) unless a zone is given. Raises ValueError."""
     value = datetime.fromisoformat(text)
     if not 2000 <= value.year <= 2100:
         raise ValueError("out of range")  # and no overflow in the arithmetic below
     if value.tzinfo is None:
-        value = value.replace(tzinfo=DISPLAY_TIMEZONE)
+        value = value.replace(tzinfo=display_timezone())
     if end and len(text) == 10:
         value += timedelta(days=1)  # the end date is included
     return value

@@ -112,6 +112,11 @@ FIELD_MESSAGES = {
 
 def _message(error: FieldError) -> str:
     text = str(FIELD_MESSAGES.get((error.field, error.code)) or MESSAGES.get(error.code) or "")
+    if error.code == "unknown_matter":
+        text = _(
+            "%(code)s is not a class of the published catalogue of matters.",
+            code=error.value or "",
+        )
     text = text or _("This value is not valid here.")
     if error.index is not None and error.field in (*LINE_FIELDS, *CHECKBOX_FIELDS):
         return _("Entry %(number)s: %(message)s", number=error.index + 1, message=text)

@@ -20,11 +20,14 @@ from flask import Blueprint
 from flask.typing import ResponseReturnValue
 
 from idp.views.account import no_store
+from idp.views.account.gate import require_agreements
 from idp.views.companies import company, overview, scope_forms
 
 bp = Blueprint("companies", __name__, url_prefix="/account/companies")
 # Members' masked data and the company's trail: never kept in shared or browser caches.
 bp.after_request(no_store)
+# A pending agreement of the person comes before any company page (agreement clause 10).
+bp.before_request(require_agreements)
 
 GET, POST, FORM = ("GET",), ("POST",), ("GET", "POST")
 
@@ -52,6 +55,7 @@ ROUTES: list[tuple[str, str, tuple[str, ...], Callable[..., ResponseReturnValue]
     ("/<entity_id>/grants/new", "new_grant", FORM, scope_forms.new_grant),
     ("/<entity_id>/grants/<grant_id>/edit", "edit_grant", FORM, scope_forms.edit_grant),
     ("/<entity_id>/grants/<grant_id>/renew", "renew", FORM, company.renew),
+    ("/<entity_id>/grants/<grant_id>/resume", "resume", FORM, company.resume),
     ("/<entity_id>/grants/<grant_id>/status", "grant_status", POST, company.grant_status),
 ]
 

@@ -33,12 +33,14 @@ from idp.views.password_login import confirm_own_password
 from idp.views.realname import FormState
 from idp.views.web import services
 
-# ``action`` -> (the grant's new status, the notice shown after)
+# ``action`` -> (the grant's new status, the notice shown after). Resuming and renewing give the
+# handler back what they lost: each has its own page with the acting person's SMS code, as
+# appointing and widening have.
 STATUS_ACTIONS = {
     "suspend": ("suspended", "suspended"),
-    "resume": ("active", "resumed"),
     "revoke": ("revoked", "revoked"),
 }
+CONFIRMED_ACTIONS = {"renew": "companies.renew", "resume": "companies.resume"}
 
 
 def _on_page(account: Account, membership: Membership) -> Callable[[EntityError], Answer]:
@@ -132,10 +134,13 @@ def grant_status(account: Account, membership: Membership, grant: HandlerGrant) 
     """Suspend, resume, renew or revoke a grant (``action``). Suspending and revoking end the
     handler's company logins at once."""
     action = request.form.get("action", "")
-    if action == "renew":
-        # Another period of validity widens the grant: its own page, with the SMS code.
+    if action in CONFIRMED_ACTIONS:
+        # Another period of validity, or a suspended grant usable again, widens what the
+        # handler may do: its own page, with the SMS code.
         entity_id = membership.entity.id
-        return redirect(url_for("companies.renew", entity_id=entity_id, grant_id=grant.id), 303)
+        return redirect(
+            url_for(CONFIRMED_ACTIONS[action], entity_id=entity_id, grant_id=grant.id), 303
+        )
     if action not in STATUS_ACTIONS:
         return pages.company(account, membership, _("Choose an action."), 400)
     status, done = STATUS_ACTIONS[action]
@@ -161,3 +166,21 @@ def renew(account: Account, membership: Membership, grant: HandlerGrant) -> Answ
                 return answer_refusal(error, _on_page(account, membership))
             return _done(membership, "renewed")
     return pages.renew(account, membership, grant, state)
+
+
+@on_managed_grant(THIS_FORM)
+def resume(account: Account, membership: Membership, grant: HandlerGrant) -> Answer:
+    """A suspended grant usable again, confirmed by the resuming person's SMS code (like
+    appointing, widening and renewing: every change that gives a handler more is confirmed
+    alike)."""
+    state = FormState()
+    if request.method == "POST":
+        if request.form.get("action") == "send_code":
+            forms.send_own_code(account, state)
+        elif forms.check_own_code(account, state):
+            try:
+                services().entities.set_status(grant, account, "active")
+            except EntityError as error:
+                return answer_refusal(error, _on_page(account, membership))
+            return _done(membership, "resumed")
+    return pages.resume(account, membership, grant, state)

@@ -22,7 +22,7 @@ from idp.identity.entities import EntityError
 from idp.models import Account
 from idp.models.base import utcnow
 from idp.views import realname
-from idp.views.account import DISPLAY_TIMEZONE
+from idp.views.account import display_timezone
 from idp.views.web import services
 
 SMS_PURPOSE = "grant"
@@ -172,13 +172,13 @@ def scope_from_form(state: ScopeState) -> Scope:
 
 
 def date_shown(moment: datetime) -> str:
-    """The last day (UTC+8) on which a grant ending at ``moment`` is valid."""
-    return (moment.astimezone(DISPLAY_TIMEZONE) - timedelta(microseconds=1)).date().isoformat()
+    """The last day (in ``IDP_TIMEZONE``) on which a grant ending at ``moment`` is valid."""
+    return (moment.astimezone(display_timezone()) - timedelta(microseconds=1)).date().isoformat()
 
 
 def until_from_form(state: ScopeState, unchanged: str | None = None) -> datetime | None:
-    """``valid_until`` (a date, UTC+8): valid to the end of that day. Empty, or the date shown
-    for an edit left as it was, is None (the default length, or no change)."""
+    """``valid_until`` (a date, in ``IDP_TIMEZONE``): valid to the end of that day. Empty, or
+    the date shown for an edit left as it was, is None (the default length, or no change)."""
     raw = (request.form.get("valid_until") or "").strip()[:32]
     state.values["valid_until"] = raw
     if not raw or raw == unchanged:
@@ -188,10 +188,10 @@ def until_from_form(state: ScopeState, unchanged: str | None = None) -> datetime
     except ValueError:
         state.fail("valid_until", "format")
         return None
-    if day > (utcnow() + timedelta(days=MAX_GRANT_DAYS)).astimezone(DISPLAY_TIMEZONE).date():
+    if day > (utcnow() + timedelta(days=MAX_GRANT_DAYS)).astimezone(display_timezone()).date():
         state.fail("valid_until", "too_far")
         return None
-    until = datetime.combine(day + timedelta(days=1), time(0), tzinfo=DISPLAY_TIMEZONE)
+    until = datetime.combine(day + timedelta(days=1), time(0), tzinfo=display_timezone())
     if until <= utcnow():
         state.fail("valid_until", "past")
         return None

@@ -205,3 +205,19 @@ def renew(account: Account, membership: Membership, grant: HandlerGrant, state: 
         masked_phone=documents.mask_phone(own_phone(account) or ""),
         **state.context(),
     ), state.status
+
+
+def resume(account: Account, membership: Membership, grant: HandlerGrant, state: FormState) -> Page:
+    """A suspended grant usable again, confirmed by the resuming person's SMS code."""
+    entity_id = membership.entity.id
+    return render_template(
+        "company_resume.html",
+        current="companies",
+        action_url=url_for("companies.resume", entity_id=entity_id, grant_id=grant.id),
+        company_url=url_for("companies.company", entity_id=entity_id),
+        entity_name=membership.entity.name,
+        handler=presenters.masked_person(grant.account_id),
+        until=date_shown(grant.valid_until),
+        masked_phone=documents.mask_phone(own_phone(account) or ""),
+        **state.context(),
+    ), state.status

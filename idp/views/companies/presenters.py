@@ -1,7 +1,7 @@
 """Rows for the company templates: companies, members, handler grants, scopes, the trail.
 
 People appear masked (name and phone, ``Profile.masked``), never in clear; classes of matters
-by their catalogue name in the person's language; times in UTC+8.
+by their catalogue name in the person's language; times in ``IDP_TIMEZONE``.
 """
 
 from __future__ import annotations
