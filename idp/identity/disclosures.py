@@ -25,14 +25,10 @@ chained ones, in one statement (a record that moves meanwhile is seen exactly on
 
 from __future__ import annotations
 
-import atexit
 import hashlib
 import json
 import logging
-import os
-import threading
 import time
-import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -56,6 +52,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from idp.errors import IdpError
+from idp.identity.background import ProcessWorker, backoff
 from idp.models import Grant
 from idp.models.base import Base, Database, utcnow
 from idp.models.disclosure import (
@@ -74,7 +71,6 @@ CHAIN_BATCH = 500
 # How often ``chain_all`` asks again while another chainer holds the head.
 BUSY_RETRY_SECONDS = 0.05
 # The longest pause of the chainer thread after failed rounds.
-MAX_FAILURE_DELAY = 60.0
 
 
 def _table(model: type[Base]) -> Table:
@@ -506,54 +502,17 @@ class DisclosureLog:
 
 # -- the background chainer -------------------------------------------------------------------
 
-_CHAINERS: weakref.WeakSet[DisclosureChainer] = weakref.WeakSet()
 
+class DisclosureChainer(ProcessWorker):
+    """Links queued records every ``interval`` seconds, in a daemon thread of each serving
+    process (``idp.identity.background``). The chainers of several processes share the work
+    through the head lock."""
 
-class DisclosureChainer:
-    """Links queued records every ``interval`` seconds, in a daemon thread of this process.
-
-    :meth:`ensure_running` starts the thread where it does not run yet; the web application calls
-    it before each request, so the thread starts in each worker process of the server (Granian,
-    gunicorn), never in a master process that forks workers later. A forked child forgets its
-    parent's thread and starts its own at its first request; a thread that died is started
-    again the same way. The chainers of several processes share the work through the head lock.
-    """
+    thread_name = "disclosure-chainer"
 
     def __init__(self, disclosures: DisclosureLog, interval: float) -> None:
         self._disclosures = disclosures
-        self.interval = interval
-        self._reset()
-        _CHAINERS.add(self)
-
-    def _reset(self) -> None:
-        self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    @property
-    def running(self) -> bool:
-        thread = self._thread
-        return thread is not None and thread.is_alive()
-
-    def ensure_running(self) -> None:
-        if self.running or self.interval <= 0:
-            return
-        with self._lock:
-            if self.running or self._stop.is_set():
-                return
-            self._thread = threading.Thread(
-                target=self._run, name="disclosure-chainer", daemon=True
-            )
-            self._thread.start()
-            atexit.register(self.stop)
-
-    def stop(self, timeout: float = 10.0) -> None:
-        """Stop after the current batch (it commits or rolls back whole either way)."""
-        self._stop.set()
-        atexit.unregister(self.stop)
-        thread = self._thread
-        if thread is not None and thread is not threading.current_thread():
-            thread.join(timeout)
+        super().__init__(interval)
 
     def _run(self) -> None:
         """A round every ``interval`` seconds: batches until one comes out short. A failed round
@@ -571,17 +530,9 @@ class DisclosureChainer:
                 delay = self.interval
             except DisclosureChainError as error:
                 log.error("disclosure chainer: %s", error)
-                delay = min(delay * 2, MAX_FAILURE_DELAY)
+                delay = backoff(delay, self.interval)
             except Exception:
                 log.exception("disclosure chainer round failed")
-                delay = min(delay * 2, MAX_FAILURE_DELAY)
+                delay = backoff(delay, self.interval)
             finally:
                 self._disclosures.release_session()
-
-
-def _forget_threads_after_fork() -> None:
-    for chainer in list(_CHAINERS):
-        chainer._reset()
-
-
-os.register_at_fork(after_in_child=_forget_threads_after_fork)

@@ -31,7 +31,6 @@ once. Finished rows (phone and code already cleared) are deleted a day after the
 
 from __future__ import annotations
 
-import atexit
 import json
 import logging
 import os
@@ -43,6 +42,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Table, delete, func, insert, or_, select, update
 
+from idp.identity.background import ProcessWorker, backoff
 from idp.identity.personal_data import PersonalData, PersonalDataError
 from idp.identity.sms import SmsSender, SmsUnavailable
 from idp.models.base import Database, new_id, utcnow
@@ -59,7 +59,6 @@ ROUND_LIMIT = 100
 KEEP_FINISHED = timedelta(days=1)
 PRUNE_EVERY_SECONDS = 3600.0
 # The longest pause of the sender thread after failed rounds.
-MAX_FAILURE_DELAY = 60.0
 
 
 def _table() -> Table:
@@ -359,54 +358,23 @@ def _rowcount(result: object) -> int:
 # -- the background sender --------------------------------------------------------------------
 
 _OUTBOXES: weakref.WeakSet[SmsOutbox] = weakref.WeakSet()
-_SENDERS: weakref.WeakSet[SmsOutboxSender] = weakref.WeakSet()
 
 
-class SmsOutboxSender:
-    """Sends due messages in a daemon thread of this process: at once when a request of this
-    process queues one, else every ``interval`` seconds (retries, other processes' messages).
+class SmsOutboxSender(ProcessWorker):
+    """Sends due messages in a daemon thread of each serving process
+    (``idp.identity.background``): at once when a request of this process queues one, else
+    every ``interval`` seconds (retries, other processes' messages). The senders of several
+    processes share the work through the leases. Stopping waits for the message being sent (a
+    message leased and not marked is sent again by another sender once its lease ends)."""
 
-    Started like the disclosure chainer (``idp.identity.disclosures.DisclosureChainer``): the web
-    application calls :meth:`ensure_running` before each request, so the thread starts in each
-    worker process of the server, never in a master that forks later; a forked child forgets
-    its parent's thread. The senders of several processes share the work through the leases.
-    """
+    thread_name = "sms-outbox"
 
     def __init__(self, outbox: SmsOutbox, interval: float) -> None:
         self._outbox = outbox
-        self.interval = interval
-        self._reset()
-        _SENDERS.add(self)
+        super().__init__(interval)
 
-    def _reset(self) -> None:
-        self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    @property
-    def running(self) -> bool:
-        thread = self._thread
-        return thread is not None and thread.is_alive()
-
-    def ensure_running(self) -> None:
-        if self.running or self.interval <= 0:
-            return
-        with self._lock:
-            if self.running or self._stop.is_set():
-                return
-            self._thread = threading.Thread(target=self._run, name="sms-outbox", daemon=True)
-            self._thread.start()
-            atexit.register(self.stop)
-
-    def stop(self, timeout: float = 10.0) -> None:
-        """Stop after the message being sent (a message leased and not marked is sent again
-        by another sender once its lease ends)."""
-        self._stop.set()
+    def _wake(self) -> None:
         self._outbox.wake()
-        atexit.unregister(self.stop)
-        thread = self._thread
-        if thread is not None and thread is not threading.current_thread():
-            thread.join(timeout)
 
     def _run(self) -> None:
         """Rounds until stopped. A failed round (the database unreachable) is logged; the
@@ -429,14 +397,12 @@ class SmsOutboxSender:
                 delay = self.interval
             except Exception:
                 log.exception("SMS outbox round failed")
-                delay = min(max(delay, self.interval) * 2, MAX_FAILURE_DELAY)
+                delay = backoff(delay, self.interval)
 
 
 def _forget_threads_after_fork() -> None:
     for outbox in list(_OUTBOXES):
         outbox._reset()
-    for sender in list(_SENDERS):
-        sender._reset()
 
 
 os.register_at_fork(after_in_child=_forget_threads_after_fork)
