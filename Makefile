@@ -1,17 +1,18 @@
 # Developer entry points for the identity provider.
 #
 #   make install   create .venv and install the package with its test extras (fast when nothing changed)
-#   make run       migrate the development database, register the demo portal, serve on 127.0.0.1:5000
+#   make run       the provider (:5000) and two demo portals (:5001, :5003) with demo people to try
 #   make demo      the provider and two example portals (:5001, :5002): single sign-on and logout
 #   make test      run the test suite            (make test PYTEST_ARGS='-n 0 -x tests/oauth')
 #   make fuzz      a long fuzz run of every route (tests/fuzz; make fuzz FUZZ_EXAMPLES=1000)
-#   make browser   install Debian's Chromium for tests/browser when /usr/bin/chromium is missing
+#   make browser   install Debian's Chromium (and a Chinese font for screenshots) for tests/browser
 #   make lint      ruff check + ruff format --check + mypy + import-linter contracts
 #   make format    let ruff fix imports and formatting
 #   make bench     idp side by side with node-oidc-provider (make bench BENCH_ARGS='--duration 1')
 #   make clean     remove the venv, local databases and caches (never keys/)
 #
-# Only Python 3.11+ and a C compiler are assumed; everything else is installed into .venv.
+# Python 3.11+ and a C compiler are assumed; everything else is installed into .venv (and
+# `make test` needs Chromium: `make browser` installs it).
 
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -72,10 +73,12 @@ idp/translations/%.mo: idp/translations/%.po | $(STAMP)
 # development secret are allowed, the database is instance/idp.sqlite3, Redis is embedded.
 run: export IDP_ENV := development
 run: export IDP_ISSUER ?= http://localhost:$(PORT)
+# `idp demo setup` (idempotent) loads the sample catalogue, the demo people and company, registers
+# the portals and prints what to try; clients/demo.py serve starts the provider and the portals.
 run: install
 	$(BIN)/idp db upgrade
-	$(BIN)/idp demo-client
-	$(BIN)/idp serve --host $(HOST) --port $(PORT)
+	$(BIN)/idp demo setup
+	$(BIN)/python clients/demo.py serve --host $(HOST) --port $(PORT)
 
 # Single sign-on and single logout to try by hand (clients/demo.py, development mode, the state of
 # `make run`): registers two example portals afresh, serves the provider on localhost:5000 and the
@@ -93,18 +96,22 @@ fuzz: install
 		$(BIN)/python -m pytest -n 2 -q tests/fuzz
 
 # tests/browser drives the operating system's Chromium through Playwright (no browser download).
-# Installing it needs root (CI runs as root); elsewhere this says what to install and fails.
+# Installing it needs root (CI runs as root); elsewhere this says what to install and fails
+# (a missing Chinese font, which only the screenshots need, is named but not fatal).
 CHROMIUM := /usr/bin/chromium
 browser:
-	@if [ -x $(CHROMIUM) ]; then exit 0; fi; \
+	@missing=""; \
+	[ -x $(CHROMIUM) ] || missing="chromium"; \
+	if ! fc-list :lang=zh 2>/dev/null | grep -q .; then missing="$$missing fonts-noto-cjk"; fi; \
+	if [ -z "$$missing" ]; then exit 0; fi; \
 	if [ "$$(id -u)" != 0 ]; then \
-		echo "browser: $(CHROMIUM) is missing; install it: sudo apt-get install chromium" >&2; \
-		exit 1; \
+		echo "browser: missing$$missing; install: sudo apt-get install$$missing" >&2; \
+		[ -x $(CHROMIUM) ] && exit 0 || exit 1; \
 	fi; \
-	echo "browser: installing Debian's chromium"; \
+	echo "browser: installing Debian's$$missing"; \
 	export DEBIAN_FRONTEND=noninteractive; \
 	apt-get update -qq; \
-	apt-get install -y -qq --no-install-recommends chromium
+	apt-get install -y -qq --no-install-recommends $$missing
 
 # Both checks run, so one report shows every problem; the target fails if either failed.
 lint: install

@@ -2,6 +2,8 @@
 
     python clients/demo.py run        register the portals, start all three, stop them on Ctrl-C
     python clients/demo.py register   register the portals only; print their credentials as JSON
+    python clients/demo.py serve      ``make run``: the provider and the portals that
+                                      ``idp demo setup`` registered (instance/run-portals.json)
 
 ``run`` works on the development state of ``make run`` (instance/, keys/, IDP_ENV=development):
 ``idp db upgrade``, ``idp demo-client`` (the demo account demo / demo-password-2026), then each
@@ -221,6 +223,37 @@ def cmd_run(args: argparse.Namespace) -> int:
     write_private(CREDENTIALS_FILE, json.dumps(portals, ensure_ascii=False, indent=2) + "\n")
     print(f"registered {', '.join(p['client_id'] for p in portals)} ({CREDENTIALS_FILE})")
 
+    return serve(
+        issuer,
+        PROVIDER_PORT,
+        "127.0.0.1",
+        portals,
+        idp_env,
+        base_env,
+        "Single sign-on demo is running:\n"
+        f"  provider          {issuer}\n"
+        + "".join(f"  {p['name']}  {p['base_url']}\n" for p in portals)
+        + "\n"
+        f"1. Open {portals[0]['base_url']} and log in as {DEMO_USER[0]} / {DEMO_USER[1]}.\n"
+        f"2. Open {portals[1]['base_url']} and press 登录 Log in: no password is asked.\n"
+        f"3. Log out at {portals[0]['base_url']}, reload {portals[1]['base_url']}: logged out\n"
+        "   there too (back-channel logout).\n"
+        "\n"
+        "Press Ctrl-C to stop all three.",
+    )
+
+
+def serve(
+    issuer: str,
+    provider_port: int,
+    provider_host: str,
+    portals: list[dict[str, Any]],
+    idp_env: dict[str, str],
+    base_env: dict[str, str],
+    ready_text: str,
+) -> int:
+    """Start the provider and every portal, print ``ready_text`` once all answer, and stop them
+    all on Ctrl-C (or when one of them exits by itself)."""
     processes = Processes()
     stopping = False
 
@@ -241,7 +274,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     try:
         processes.start(
             "idp",
-            [idp_command(), "serve", "--host", "127.0.0.1", "--port", str(PROVIDER_PORT)],
+            [idp_command(), "serve", "--host", provider_host, "--port", str(provider_port)],
             idp_env,
         )
         for portal in portals:
@@ -255,11 +288,12 @@ def cmd_run(args: argparse.Namespace) -> int:
                     "PORTAL_CLIENT_ID": portal["client_id"],
                     "PORTAL_CLIENT_SECRET": portal["client_secret"],
                     "PORTAL_BASE_URL": portal["base_url"],
+                    "PORTAL_SCOPE": portal.get("scope", ""),
                     "PORTAL_SECRET_KEY": secrets.token_urlsafe(32),
                     "PORTAL_STATE_DIR": str(INSTANCE / "portals"),
                 },
             )
-        checks = [f"http://127.0.0.1:{PROVIDER_PORT}/readyz"]
+        checks = [f"http://127.0.0.1:{provider_port}/readyz"]
         checks += [f"http://127.0.0.1:{p['port']}/healthz" for p in portals]
         deadline = time.monotonic() + 60
         while not stopping and not all(answers(url) for url in checks):
@@ -268,22 +302,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                 raise DemoError("the servers did not answer within 60 s")
             time.sleep(0.3)
         if not stopping:
-            hangzhou, ningbo = portals
-            print(
-                "\n"
-                "Single sign-on demo is running:\n"
-                f"  provider          {issuer}\n"
-                f"  {hangzhou['name']}  {hangzhou['base_url']}\n"
-                f"  {ningbo['name']}  {ningbo['base_url']}\n"
-                "\n"
-                f"1. Open {hangzhou['base_url']} and log in as {DEMO_USER[0]} / {DEMO_USER[1]}.\n"
-                f"2. Open {ningbo['base_url']} and press 登录 Log in: no password is asked.\n"
-                f"3. Log out at {hangzhou['base_url']}, reload {ningbo['base_url']}: logged out\n"
-                "   there too (back-channel logout).\n"
-                "\n"
-                "Press Ctrl-C to stop all three.",
-                flush=True,
-            )
+            print("\n" + ready_text, flush=True)
         while not stopping:
             check_running()
             time.sleep(0.5)
@@ -291,6 +310,35 @@ def cmd_run(args: argparse.Namespace) -> int:
         return 0
     finally:
         processes.stop()
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    """``make run``: the environment (IDP_ENV, IDP_ISSUER) comes from the Makefile."""
+    path = Path(args.portals_file)
+    try:
+        kept = json.loads(path.read_text(encoding="utf-8"))
+        portals, text = list(kept["portals"]), str(kept["instructions"])
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise DemoError(f"cannot read {path} ({exc}); run `idp demo setup` first") from None
+    busy = [p for p in (args.port, *(int(p["port"]) for p in portals)) if not port_is_free(p)]
+    if busy:
+        raise DemoError(
+            f"port(s) {', '.join(map(str, busy))} already in use (is `make run` or `make demo` "
+            "running?)"
+        )
+    issuer = os.environ.get("IDP_ISSUER") or f"http://localhost:{args.port}"
+    base_env = {k: v for k, v in os.environ.items() if not k.startswith(("IDP_", "PORTAL_"))}
+    idp_env = {**os.environ, "IDP_ISSUER": issuer}
+    idp_env = {k: v for k, v in idp_env.items() if not k.startswith("PORTAL_")}
+    return serve(
+        issuer,
+        args.port,
+        args.host,
+        portals,
+        idp_env,
+        base_env,
+        text + "\n\nEverything is running; press Ctrl-C to stop the provider and the portals.",
+    )
 
 
 # -- command line ---------------------------------------------------------------------------------
@@ -312,10 +360,16 @@ def main(argv: list[str] | None = None) -> int:
         "--secrets-dir",
         help="also write CLIENT_ID.secret and CLIENT_ID.session-key files (mode 0600) here",
     )
+    srv = sub.add_parser("serve", help="the provider and the portals of `idp demo setup`")
+    srv.add_argument("--host", default="127.0.0.1", help="the provider's address")
+    srv.add_argument("--port", type=int, default=PROVIDER_PORT, help="the provider's port")
+    srv.add_argument("--portals-file", default=str(INSTANCE / "run-portals.json"))
     args = parser.parse_args(argv)
     try:
         if args.command == "register":
             return cmd_register(args)
+        if args.command == "serve":
+            return cmd_serve(args)
         return cmd_run(args)
     except DemoError as exc:
         print(f"demo: {exc}", file=sys.stderr)

@@ -31,6 +31,12 @@ OWASP_ARGON2_MIN_MEMORY_KIB = 19 * 1024
 OWASP_ARGON2_MIN_TIME_COST = 2
 
 
+# IDP_LOGO_PATH: the file types the header's emblem may be, and its largest size.
+LOGO_MEDIA_TYPES = {".svg": "image/svg+xml", ".png": "image/png"}
+LOGO_MAX_BYTES = 256 * 1024
+SERVICE_NAME_MAX_LENGTH = 64
+
+
 class ConfigError(IdpError, RuntimeError):
     """A setting is missing or invalid; the message says which and what to set. The operator's
     problem, never the caller's (status 500); ``idp`` prints it as ``idp: configuration: ...``."""
@@ -62,6 +68,11 @@ class Config:
     DEFAULT_LOCALE: str = "zh_Hans_CN"
     # The government service authority named in the agreements (replaces **政务服务管理机构).
     AUTHORITY_NAME: str = ""
+    # Branding shown in every page's header (docs/configuration.md, "Branding"): the service's
+    # name (default: 统一身份认证 / Unified identity authentication, translated) and the emblem,
+    # a file of the authority's logo (SVG or PNG, at most LOGO_MAX_BYTES; default: a shield).
+    SERVICE_NAME: str = ""
+    LOGO_PATH: str = ""
     # Claims the operator marks sensitive (PIPL article 28), comma-separated, on top of the
     # built-in ones (identity document numbers, bank cards): each needs its own explicit tick.
     SENSITIVE_CLAIMS: str = ""
@@ -73,6 +84,10 @@ class Config:
     REFRESH_TOKEN_IDLE_TTL: int = 7 * 24 * 3600
     REFRESH_TOKEN_ABSOLUTE_TTL: int = 30 * 24 * 3600
     INTERACTION_TTL: int = 1800
+    # Scan-to-log-in (docs/scan-login.md): a QR code's lifetime, and how many a browser may ask
+    # for in an hour.
+    SCAN_TICKET_TTL: int = 120
+    SCAN_TICKETS_PER_HOUR: int = 30
     SESSION_IDLE_TTL: int = 3600
     SESSION_ABSOLUTE_TTL: int = 12 * 3600
     CODE_REUSE_MEMORY: int = 24 * 3600
@@ -183,6 +198,13 @@ class Config:
         return Path(self.INSTANCE_DIR)
 
     @property
+    def logo_media_type(self) -> str | None:
+        """The media type of ``IDP_LOGO_PATH`` (validated at start-up), or None without one."""
+        if not self.LOGO_PATH:
+            return None
+        return LOGO_MEDIA_TYPES[Path(self.LOGO_PATH).suffix.lower()]
+
+    @property
     def sensitive_claims(self) -> frozenset[str]:
         return frozenset(c.strip() for c in self.SENSITIVE_CLAIMS.split(",") if c.strip())
 
@@ -250,7 +272,34 @@ def load_config(overrides: Mapping[str, Any] | None = None) -> Config:
     return config
 
 
+def _validate_branding(config: Config) -> None:
+    name = config.SERVICE_NAME
+    if name != name.strip() or len(name) > SERVICE_NAME_MAX_LENGTH:
+        raise ConfigError(
+            f"IDP_SERVICE_NAME must be at most {SERVICE_NAME_MAX_LENGTH} characters, without "
+            "leading or trailing spaces, for example 浙江政务服务网统一身份认证"
+        )
+    if any(ord(char) < 32 or 127 <= ord(char) < 160 for char in name):
+        raise ConfigError("IDP_SERVICE_NAME must not contain control characters")
+    if not config.LOGO_PATH:
+        return
+    path = Path(config.LOGO_PATH)
+    if path.suffix.lower() not in LOGO_MEDIA_TYPES:
+        raise ConfigError("IDP_LOGO_PATH must name an .svg or a .png file")
+    try:
+        size = path.stat().st_size
+        with path.open("rb"):
+            pass
+    except OSError as exc:
+        raise ConfigError(f"IDP_LOGO_PATH: cannot read {path}: {exc.strerror}") from None
+    if not path.is_file() or size == 0 or size > LOGO_MAX_BYTES:
+        raise ConfigError(
+            f"IDP_LOGO_PATH must be a non-empty file of at most {LOGO_MAX_BYTES // 1024} KiB"
+        )
+
+
 def _validate(config: Config) -> None:
+    _validate_branding(config)
     missing = [name for name in ("ISSUER", "SECRET_KEY") if not getattr(config, name)]
     if not missing and not config.AUTHORITY_NAME.strip():
         raise ConfigError(
@@ -283,6 +332,7 @@ def _validate(config: Config) -> None:
         "REFRESH_TOKEN_IDLE_TTL",
         "REFRESH_TOKEN_ABSOLUTE_TTL",
         "INTERACTION_TTL",
+        "SCAN_TICKET_TTL",
         "SESSION_IDLE_TTL",
         "SESSION_ABSOLUTE_TTL",
     ):
@@ -391,6 +441,7 @@ def _validate_personal_data(config: Config) -> None:
         "VERIFIER_BREAKER_FAILURES",
         "VERIFIER_BREAKER_COOLDOWN",
         "VERIFY_ATTEMPTS_PER_HOUR",
+        "SCAN_TICKETS_PER_HOUR",
         "ENTITY_MAX_ADMINISTRATORS",
         "HANDLER_GRANT_DAYS",
     ):

@@ -9,7 +9,7 @@ start-up (:meth:`Services.warm`), before any request thread can race to build on
 Who depends on whom (arrows point down; nobody reaches through a service to another's parts):
 
     flow, steps, endpoints, end_session, clients, retention         (idp.oauth: the protocol)
-      sso, consents, company_logins, portals, codes, interactions,
+      sso, consents, company_logins, portals, codes, interactions, scan_login,
       tokens, id_tokens, claims, subjects, keys, backchannel, metadata
     accounts, sign_in, recovery, keeping_current, registration,     (idp.identity: the rules)
       agreements, people, entities, company_members,
@@ -70,6 +70,7 @@ from idp.oauth.keys import KeyRing
 from idp.oauth.portals import Portals
 from idp.oauth.registration import DynamicRegistration
 from idp.oauth.retention import Retention
+from idp.oauth.scan import ScanLogin
 from idp.oauth.sso import SingleSignOn
 from idp.oauth.steps import (
     AgreementStep,
@@ -85,6 +86,7 @@ from idp.store import connect
 from idp.store.connection import is_embedded
 from idp.store.console import ConsoleSessions
 from idp.store.ratelimit import HourlyLimit, LoginThrottle
+from idp.store.scan import ScanTickets
 from idp.store.sessions import SessionStore
 from idp.store.versions import SharedVersions
 
@@ -221,6 +223,7 @@ class Services:
             self.verifier,
             max_administrators=self.config.ENTITY_MAX_ADMINISTRATORS,
             grant_days=self.config.HANDLER_GRANT_DAYS,
+            local_zone=self.config.local_zone,
             # Telling portals is protocol work (idp.oauth.sso); built only when logins end.
             logins_ended=lambda *ended: self.sso.company_logins_ended(*ended),
         )
@@ -409,6 +412,17 @@ class Services:
         return InteractionStore(self.redis, self.config.INTERACTION_TTL)
 
     @cached
+    def scan_login(self) -> ScanLogin:
+        """Scan-to-log-in: QR tickets in Redis, at most so many a browser and hour."""
+        return ScanLogin(
+            ScanTickets(self.redis, self.config.SCAN_TICKET_TTL),
+            HourlyLimit(self.redis, "scan", self.config.SCAN_TICKETS_PER_HOUR),
+            self.db,
+            self.audit,
+            self.issuer,
+        )
+
+    @cached
     def flow(self) -> AuthorizationFlow:
         return AuthorizationFlow(
             issuer=self.issuer,
@@ -437,7 +451,7 @@ class Services:
             self.sso,
             self.audit,
             [
-                LoginStep(self.sign_in),
+                LoginStep(self.sign_in, self.scan_login),
                 AgreementStep(self.agreements),
                 VerifyStep(self.flow),
                 ChooseStep(self.flow),

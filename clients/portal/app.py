@@ -47,7 +47,6 @@ from clients.portal.store import LogoutStore
 
 log = logging.getLogger(__name__)
 
-SCOPE = "openid profile"
 # How long a portal session lasts at most, whatever the provider's session does.
 SESSION_LIFETIME = timedelta(hours=12)
 # /secure needs verification level L3 or better (the provider's acr values urn:idp:loa:L0..L4).
@@ -132,7 +131,7 @@ def create_portal(settings: PortalSettings) -> Flask:
         client_secret=settings.client_secret,
         server_metadata_url=f"{discovery_base}/.well-known/openid-configuration",
         client_kwargs={
-            "scope": SCOPE,
+            "scope": settings.scope,
             "code_challenge_method": "S256",
             "token_endpoint_auth_method": "client_secret_basic",
             "timeout": 10,

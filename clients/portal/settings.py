@@ -26,6 +26,8 @@ class PortalSettings:
     # Where the portal itself reaches the provider, when that differs from the issuer that the
     # browser sees (containers: the browser opens http://localhost:8000, the portal http://idp:8000).
     provider_url: str | None = None
+    # What the portal asks for; ``openid profile entity`` lets a person act for a company.
+    scope: str = "openid profile"
 
     @property
     def redirect_uri(self) -> str:
@@ -80,6 +82,7 @@ class PortalSettings:
             secret_key=secret("PORTAL_SECRET_KEY"),
             state_dir=Path(required("PORTAL_STATE_DIR")),
             provider_url=(env.get("PORTAL_PROVIDER_URL", "").strip().rstrip("/") or None),
+            scope=" ".join(env.get("PORTAL_SCOPE", "").split()) or "openid profile",
         )
         settings.validate()
         return settings
@@ -89,5 +92,7 @@ class PortalSettings:
             parts = urlsplit(url)
             if parts.scheme not in {"http", "https"} or not parts.netloc:
                 raise SettingsError(f"{label} must be an absolute http(s) URL: {url}")
+        if "openid" not in self.scope.split():
+            raise SettingsError("PORTAL_SCOPE must contain openid, e.g. 'openid profile entity'")
         if len(self.secret_key) < 16:
             raise SettingsError("PORTAL_SECRET_KEY must be a random value of 16+ characters")

@@ -6,7 +6,8 @@ import argparse
 
 from authlib.oauth2.rfc7636 import create_s256_code_challenge
 
-from idp.cli.base import Subparsers, add_command
+from idp.cli import demo_setup
+from idp.cli.base import Subparsers, add_command, add_group
 from idp.cli.clients import create_client
 from idp.cli.users import create_account
 from idp.oauth.clients import ClientNotFound
@@ -55,3 +56,14 @@ def demo_client(services: Services, args: argparse.Namespace) -> None:
 
 def register(subparsers: Subparsers) -> None:
     add_command(subparsers, "demo-client", demo_client, "register the demo portal and account")
+    demo = add_group(subparsers, "demo", "the development demo of `make run`")
+    parser = add_command(
+        demo, "setup", demo_setup.setup, "demo catalogue, people, company and portals (idempotent)"
+    )
+    parser.add_argument(
+        "--portal-host", default="localhost", help="where the browser reaches the portals"
+    )
+    parser.add_argument(
+        "--portals-file",
+        help="where the portals' credentials go (default: instance/run-portals.json)",
+    )

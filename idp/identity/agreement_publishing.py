@@ -37,6 +37,12 @@ PLACEHOLDER_AUTHORITY = "**政务服务管理机构"
 PLACEHOLDER_PORTAL = "**政务服务门户"
 DEFAULT_LANGUAGE = "zh-CN"
 SEED_TITLES = {NATURAL_PERSON: "自然人实名注册协议", LEGAL_PERSON: "法人实名注册协议"}
+# The shipped kinds' titles in the reference translation (the headings of
+# ``registration-agreements.en.txt``), shown on English pages (``title_in``).
+REFERENCE_TITLES = {
+    NATURAL_PERSON: "Real-Name Registration Agreement for Natural Persons",
+    LEGAL_PERSON: "Real-Name Registration Agreement for Legal Persons",
+}
 APPLIES_TO = ("natural_person", "legal_person", "all")
 KIND_PATTERN = re.compile(r"^[a-z][a-z0-9_]{1,63}$")
 MAX_TEXT_LENGTH = 200_000
@@ -68,6 +74,15 @@ class StalePreview(IdpError):
 
 def text_hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def title_in(kind: str, title: str, language: str) -> str:
+    """The title of agreement ``kind`` (``title``, the authoritative one) on a page in
+    ``language``: a shipped kind whose title the operator kept has its reference title in
+    English; any other title is shown as the operator wrote it."""
+    if language == REFERENCE_LANGUAGE and title == SEED_TITLES.get(kind):
+        return REFERENCE_TITLES[kind]
+    return title
 
 
 def portal_name(authority_name: str) -> str:

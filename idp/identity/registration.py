@@ -56,6 +56,7 @@ class PersonRegistration:
     retry_after: int = 0  # seconds, when too many verifications failed from this address
     existing_phone_masked: str | None = None  # the ID number's account, for a recovery hint
     registry_unavailable: bool = False  # registered at L1: the registry could not be asked
+    code_used: bool = False  # the SMS code proved the phone and is used up (even if refused)
 
     @property
     def id_number_taken(self) -> bool:
@@ -110,10 +111,20 @@ class Registration:
         *,
         ip_address: str | None,
         user_agent: str | None,
+        client_id: str | None = None,
     ) -> PersonRegistration:
-        """Validate, throttle per address, prove the phone, then register (clause 4(2))."""
+        """Validate, throttle per address, prove the phone, then register (clause 4(2)).
+        ``client_id`` is the portal whose login the person registered in: the acceptance
+        evidence names it."""
         errors = application.validate(today=documents.local_today(self._local_zone))
         if errors:
+            # Every field's problem at once (issue 19): the SMS code is checked too, without
+            # using it up, so a wrong code is reported beside the other fields and a right one
+            # still works at the next submit.
+            if "phone" not in errors:
+                proof = self._phone_proof(application.phone, sms_code, consume=False)
+                if proof is not None:
+                    errors = {**errors, "sms_code": proof}
             return PersonRegistration(errors=errors)
         address = ip_address or ""
         wait = self._failures.exceeded(f"address:{address}")
@@ -132,7 +143,7 @@ class Registration:
                 account.user_type,
                 ip_address=address,
                 user_agent=user_agent,
-                client_id=None,
+                client_id=client_id,
             )
             session.add(
                 audit.event(
@@ -159,7 +170,9 @@ class Registration:
                 details={"reasons": sorted(set(registered.errors.values()))},
             )
             return PersonRegistration(
-                errors=registered.errors, existing_phone_masked=registered.existing_phone_masked
+                errors=registered.errors,
+                existing_phone_masked=registered.existing_phone_masked,
+                code_used=True,
             )
         verdict = registered.verdict
         return PersonRegistration(
@@ -167,12 +180,12 @@ class Registration:
             registry_unavailable=verdict is not None and verdict.result == Result.UNAVAILABLE,
         )
 
-    def _phone_proof(self, phone: str, sms_code: str) -> str | None:
+    def _phone_proof(self, phone: str, sms_code: str, *, consume: bool = True) -> str | None:
         """None when ``sms_code`` is the code sent to ``phone`` for registration, else why not
         (``required``, ``wrong``, ``expired``, ``too_many``)."""
         if not sms_code:
             return "required"
-        outcome = self._sms.check(phone, REGISTRATION_SMS_PURPOSE, sms_code)
+        outcome = self._sms.check(phone, REGISTRATION_SMS_PURPOSE, sms_code, consume=consume)
         return None if outcome == "ok" else outcome
 
     def verify_identity(

@@ -196,13 +196,13 @@ class SmsCodes:
             raise
         return SendResult(sent=True, refused=None)
 
-    def check(self, phone: str, purpose: str, code: str) -> str:
+    def check(self, phone: str, purpose: str, code: str, *, consume: bool = True) -> str:
         """As :meth:`OneTimeCodes.verify`. A code that is not six ASCII digits (surrounding
         spaces ignored) is ``"wrong"`` without counting as an attempt."""
         code = code.strip()
         if len(code) != CODE_LENGTH or not (code.isascii() and code.isdigit()):
             return "wrong"
-        return self.codes.verify(phone, purpose, code)
+        return self.codes.verify(phone, purpose, code, consume=consume)
 
     @staticmethod
     def read_outbox(

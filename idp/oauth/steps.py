@@ -37,12 +37,14 @@ from idp.identity.entities import Option
 from idp.identity.login import LoginResult, SignIn
 from idp.models import Account
 from idp.oauth.authorize import AuthorizationRequest
+from idp.oauth.claims import COMPANY_CLAIMS
 from idp.oauth.consent import ClaimRequest
 from idp.oauth.consents import Consents
 from idp.oauth.errors import AccessDeniedError, OAuth2Error, UnmetAuthenticationRequirementsError
 from idp.oauth.flow import AuthorizationFlow
 from idp.oauth.interaction import Interaction, InteractionStore
 from idp.oauth.responses import AuthorizationResponse
+from idp.oauth.scan import SCAN_AMR, ScanLogin
 from idp.oauth.sso import SingleSignOn
 
 
@@ -147,13 +149,15 @@ class Step(Protocol):
 
 
 class LoginStep:
-    """Who the person is: a password, an SMS code, or a registration just finished
-    (``values["method"]`` = ``password`` | ``sms`` | ``registered``)."""
+    """Who the person is: a password, an SMS code, a registration just finished, or a QR code
+    confirmed on the person's phone (``values["method"]`` = ``password`` | ``sms`` |
+    ``registered`` | ``scan``; ``idp.oauth.scan``)."""
 
     name = "login"
 
-    def __init__(self, sign_in: SignIn) -> None:
+    def __init__(self, sign_in: SignIn, scan: ScanLogin | None = None) -> None:
         self._sign_in = sign_in
+        self._scan = scan
 
     def submit(self, ctx: StepContext, values: Mapping[str, Any]) -> Outcome:
         method = values.get("method")
@@ -161,6 +165,12 @@ class LoginStep:
         result: LoginResult
         if method == "registered":
             return Completed(login=NewLogin(values["account"], ["sms"], via="registration"))
+        if method == "scan" and self._scan is not None:
+            # Taking the confirmed ticket is its single use (as an SMS code is used up above).
+            account = self._scan.take(values.get("ticket", ""), ctx.interaction)
+            if account is None:
+                return Retry("scan_gone")
+            return Completed(login=NewLogin(account, list(SCAN_AMR), via="scan"))
         if method == "password":
             result = self._sign_in.with_password(
                 values["username"], values["password"], address, client_id=ctx.client_id
@@ -294,6 +304,15 @@ class ConsentStep:
     def show(self, ctx: StepContext) -> ClaimRequest:
         return self._consents.claim_request(ctx.request)
 
+    @staticmethod
+    def _company(ctx: StepContext) -> dict[str, Any]:
+        """In a company login, the company the person consented to act for and the company
+        claims the portal receives (``idp.oauth.claims.COMPANY_CLAIMS``)."""
+        acting_as = ctx.interaction.progress.acting_as
+        if acting_as in (None, "self"):
+            return {}
+        return {"acting_for": acting_as, "company_claims": list(COMPANY_CLAIMS)}
+
     def submit(self, ctx: StepContext, values: Mapping[str, Any]) -> Outcome:
         decision = values.get("decision")
         if decision == "deny":
@@ -320,6 +339,7 @@ class ConsentStep:
                         "claims": list(claim_request.ordinary),
                         "sensitive_granted": sorted(set(ticked) & set(claim_request.sensitive)),
                         "sensitive_refused": sorted(set(claim_request.sensitive) - set(ticked)),
+                        **self._company(ctx),
                     },
                 )
             ],

@@ -68,7 +68,8 @@ redis.call('INCR', KEYS[4])
 return {'', 0}
 """
 
-# KEYS: code. ARGV: candidate HMAC, max attempts.
+# KEYS: code. ARGV: candidate HMAC, max attempts, consume ('1': a right code is used up; '0': it
+# stays for the submit that will use it, while a wrong try still counts).
 # The HMACs are compared over their whole length (XOR accumulated, no early exit).
 _VERIFY = """
 local stored = redis.call('HMGET', KEYS[1], 'code', 'attempts')
@@ -88,7 +89,9 @@ for i = 1, #expected do
   diff = bit.bor(diff, bit.bxor(string.byte(expected, i), string.byte(candidate, i) or 0))
 end
 if diff == 0 then
-  redis.call('DEL', KEYS[1])
+  if ARGV[3] == '1' then
+    redis.call('DEL', KEYS[1])
+  end
   return 'ok'
 end
 if redis.call('HINCRBY', KEYS[1], 'attempts', 1) >= limit then
@@ -202,15 +205,21 @@ class OneTimeCodes:
         wait = math.ceil(int(wait_ms) / 1000) if int(wait_ms) > 0 else _HOUR
         return Issue(code=None, refused=_text(refused), wait_seconds=max(1, wait))
 
-    def verify(self, phone: str, purpose: str, code: str) -> str:
+    def verify(self, phone: str, purpose: str, code: str, *, consume: bool = True) -> str:
         """``"ok"`` (the code is consumed), ``"wrong"``, ``"expired"`` (none outstanding for this
         phone and purpose, or it expired) or ``"too_many"`` (the wrong try that reached
-        ``max_attempts``, and every try after it: the code is dead)."""
+        ``max_attempts``, and every try after it: the code is dead). With ``consume=False`` a
+        right code stays outstanding (a form refused for another field tells whether the code
+        was right without using it up); a wrong one counts as an attempt all the same."""
         purpose = self._purpose(purpose)
         phone_id = self._phone(phone)
         outcome = self._verify(
             keys=[self._code_key_name(phone_id, purpose)],
-            args=[self._code_hmac(phone_id, purpose, code), self.max_attempts],
+            args=[
+                self._code_hmac(phone_id, purpose, code),
+                self.max_attempts,
+                "1" if consume else "0",
+            ],
         )
         return _text(outcome)
 

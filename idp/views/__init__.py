@@ -13,6 +13,7 @@ def init_app(app: Flask, services: Services) -> None:
         agreements,
         authorize,
         boundary,
+        branding,
         companies,
         discovery,
         health,
@@ -20,6 +21,7 @@ def init_app(app: Flask, services: Services) -> None:
         introspection,
         logout,
         revocation,
+        scan,
         token,
         userinfo,
         web,
@@ -50,9 +52,11 @@ def init_app(app: Flask, services: Services) -> None:
         interaction,
         logout,
         health,
+        branding,  # the favicon and the emblem (IDP_LOGO_PATH)
         agreements,
         account,  # the user space (/account)
         companies,  # legal persons in the user space (/account/companies)
+        scan,  # the phone's side of the scan-to-log-in (/scan/<ticket>)
     ):
         app.register_blueprint(module.bp)
     # The administration console (/admin, docs/administration.md).

@@ -22,6 +22,7 @@ from flask_babel import gettext as _
 
 from idp.identity.agreements import DEFAULT_LANGUAGE
 from idp.models.agreement import LEGAL_PERSON, NATURAL_PERSON, AgreementKind, AgreementVersion
+from idp.views.labels import agreement_title
 from idp.views.web import LOCALES, services
 
 bp = Blueprint("agreements", __name__)
@@ -46,7 +47,7 @@ def _entries(
         entries.append(
             {
                 "kind": kind.kind,
-                "title": kind.title,
+                "title": agreement_title(kind.kind, kind.title),
                 "version": version,
                 "reference_translation": version.reference_translation,
                 "untranslated": language != DEFAULT_LANGUAGE and version.language != language,

@@ -58,7 +58,7 @@ View = TypeVar("View", bound=Callable[..., Any])
 # Labels of the fields a person fills in, for the page's message; any other field is named as
 # it is sent.
 FIELD_LABELS = {
-    "username": lazy_gettext("Phone number or ID number"),
+    "username": lazy_gettext("Phone number, ID number or username"),
     "password": lazy_gettext("Password"),
     "password_confirm": lazy_gettext("Repeat the password"),
     "name": lazy_gettext("Name"),

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from flask_babel import lazy_gettext
+from flask_babel import get_locale, lazy_gettext
+
+from idp.identity.agreement_publishing import DEFAULT_LANGUAGE, REFERENCE_LANGUAGE, title_in
 
 # Scopes that release no claim of their own; claims are listed one by one.
 SCOPE_DESCRIPTIONS = {
@@ -26,6 +28,16 @@ CLAIM_DESCRIPTIONS = {
     "phone_number": lazy_gettext("Your mobile phone number"),
     "phone_number_verified": lazy_gettext("Whether your phone number is proven"),
     "id_number_masked": lazy_gettext("Your ID number, partly hidden"),
+    # A company login (scope ``entity``, ``idp.oauth.claims.COMPANY_CLAIMS``).
+    "entity": lazy_gettext(
+        "The company you act for: name, unified social credit code, type, region and level"
+    ),
+    "act": lazy_gettext(
+        "Who acts for the company: your account identifier and level, and your name if shared"
+    ),
+    "delegation": lazy_gettext(
+        "Your role and authorisation: grade, classes of matters, regions and expiry"
+    ),
 }
 # Why a company cannot be chosen in a login (``idp.identity.entities.Option.reason``).
 OPTION_REASONS = {
@@ -104,3 +116,10 @@ def describe_claim(name: str) -> str:
 
 def level_label(level: str) -> str:
     return label(LEVEL_LABELS, level)
+
+
+def agreement_title(kind: str, title: str) -> str:
+    """The title of agreement ``kind`` in the page's language (``title_in``): English pages
+    show a shipped agreement's reference title, not the Chinese one."""
+    english = str(get_locale()) == REFERENCE_LANGUAGE
+    return title_in(kind, title, REFERENCE_LANGUAGE if english else DEFAULT_LANGUAGE)

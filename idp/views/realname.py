@@ -22,7 +22,7 @@ from idp.identity.people import SECOND_AUTHORITY_ELEMENTS, Application, Checked
 from idp.identity.sms import SmsUnavailable
 from idp.identity.verifiers import Result
 from idp.models import Account
-from idp.views.labels import ID_TYPE_LABELS, label
+from idp.views.labels import ID_TYPE_LABELS, agreement_title, label, level_label
 from idp.views.web import services
 
 # (field, error code) -> message. Codes come from idp.identity (documents, password_policy,
@@ -83,6 +83,35 @@ METHOD_LABELS = {
     "bank_card_four_elements": lazy_gettext("Check a bank card in my name"),
     "social_security": lazy_gettext("Check my social security account"),
     "housing_fund": lazy_gettext("Check my housing fund account"),
+}
+# What each way checks (docs/verification-levels.md), shown beside it with the level it gives.
+METHOD_EXPLANATIONS = {
+    "two_elements": lazy_gettext(
+        "The population registry confirms that your name and ID number belong together. "
+        "Nothing else to type."
+    ),
+    "phone_three_elements": lazy_gettext(
+        "Your telecom operator confirms that your proven phone number is registered in your "
+        "name. Nothing else to type."
+    ),
+    "bank_card_four_elements": lazy_gettext(
+        "Your bank confirms that a card in your name goes with your ID number and phone number."
+    ),
+    "social_security": lazy_gettext(
+        "The social security authority confirms that the account number is yours."
+    ),
+    "housing_fund": lazy_gettext(
+        "The housing fund centre confirms that the account number is yours."
+    ),
+}
+# The level each way reaches (idp.identity.levels.reached): the population registry gives
+# L2; a second authority L3 (the registry is asked first when the account is below L2).
+METHOD_LEVELS = {
+    "two_elements": "L2",
+    "phone_three_elements": "L3",
+    "bank_card_four_elements": "L3",
+    "social_security": "L3",
+    "housing_fund": "L3",
 }
 ACCOUNT_NUMBER_PATTERN_LENGTH = (5, 32)
 
@@ -200,10 +229,22 @@ class RegistrationOutcome:
     state: FormState
 
 
-def register() -> RegistrationOutcome:
+def _keep_code(state: FormState, keep: bool) -> None:
+    """The typed SMS code is shown again after a refusal, unless it was wrong or is used up
+    (issue 19: a person who mistyped another field should not have to ask for a new code)."""
+    code = typed_code()[:16]
+    if keep and code and "sms_code" not in state.errors:
+        state.values["sms_code"] = code
+
+
+def register(client_id: str | None = None) -> RegistrationOutcome:
     """Handle a POST of the registration form (both buttons); the rules are
-    ``Registration.register_person``."""
+    ``Registration.register_person``. ``client_id``: the portal whose login this is. What was
+    typed is kept after a refusal, the agreement tick and an SMS code that was not wrong
+    included; passwords never."""
     state = FormState(values=kept_values(request.form))
+    if request.form.get("accept_agreement") == "yes":
+        state.values["accept_agreement"] = "yes"
     action = request.form.get("action")
     if action == "send_code":
         # Cheap checks first (issue 17): no SMS for a name, an ID number or a phone that the
@@ -214,8 +255,8 @@ def register() -> RegistrationOutcome:
         problems = {name: code for name, code in checked.items() if code != "required"}
         for name, code in problems.items():
             state.fail(name, code)
-        if not problems:
-            send_code(request.form.get("phone", ""), "register", state)
+        sent = not problems and send_code(request.form.get("phone", ""), "register", state)
+        _keep_code(state, keep=not sent)  # a new code replaces the one typed before
         return RegistrationOutcome(None, state)
     if action != "register":
         state.refuse(_("Something is wrong with the form. Try again."), 400)
@@ -225,12 +266,16 @@ def register() -> RegistrationOutcome:
         typed_code(),
         ip_address=request.remote_addr,
         user_agent=request.user_agent.string,
+        client_id=client_id,
     )
     if outcome.retry_after:
         state.throttled(outcome.retry_after)
+        _keep_code(state, keep=True)
         return RegistrationOutcome(None, state)
     for name, code in outcome.errors.items():
         state.fail(name, code, 409 if code == "taken" else 400)
+    if outcome.account is None:
+        _keep_code(state, keep=not outcome.code_used)
     state.recover = outcome.id_number_taken
     if outcome.existing_phone_masked:
         state.problem = _(
@@ -247,7 +292,10 @@ def register() -> RegistrationOutcome:
 
 
 def registration_context(state: FormState) -> dict[str, Any]:
-    titles = [title for title, _url in services().agreements.links("natural_person")]
+    titles = [
+        agreement_title(url.partition("#")[2], title)
+        for title, url in services().agreements.links("natural_person")
+    ]
     return {
         **state.context(),
         "values": state.values or {"id_type": "resident_id"},
@@ -263,7 +311,19 @@ def registration_context(state: FormState) -> dict[str, Any]:
 
 
 def verification_options(account: Account, target: str | None) -> list[dict[str, Any]]:
-    """The checks that move this account towards ``target`` (or as far as it can go online)."""
+    """The checks that move this account towards ``target`` (or as far as it can go online),
+    each with what it checks and the level it gives; the first, the recommended next step
+    (nothing to type: the registry below L2, the telecom operator at L2), is ``primary``."""
+    options = _verification_methods(account, target)
+    for index, option in enumerate(options):
+        option["level"] = METHOD_LEVELS[option["method"]]
+        option["level_label"] = level_label(option["level"])
+        option["explanation"] = str(METHOD_EXPLANATIONS[option["method"]])
+        option["primary"] = index == 0
+    return options
+
+
+def _verification_methods(account: Account, target: str | None) -> list[dict[str, Any]]:
     reachable = services().people.reachable(account)
     goal = target or reachable
     options: list[dict[str, Any]] = []

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import secrets
+from dataclasses import dataclass
 from http import HTTPStatus
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -102,8 +105,31 @@ class OrjsonProvider(DefaultJSONProvider):
         return Response(body, mimetype=self.mimetype)
 
 
+@dataclass(frozen=True)
+class Logo:
+    """The authority's emblem (``IDP_LOGO_PATH``), read once at start-up: its bytes, media type
+    and a short digest that the pages' links carry, so that a new file is fetched at once."""
+
+    data: bytes
+    media_type: str
+    version: str
+
+
+def logo() -> Logo | None:
+    return current_app.extensions.get("idp.logo")  # type: ignore[no-any-return]
+
+
+def _read_logo(app_services: Services) -> Logo | None:
+    config = app_services.config
+    if not config.LOGO_PATH or config.logo_media_type is None:
+        return None
+    data = Path(config.LOGO_PATH).read_bytes()
+    return Logo(data, config.logo_media_type, hashlib.sha256(data).hexdigest()[:16])
+
+
 def init_app(app: Flask, app_services: Services) -> None:
     app.json = OrjsonProvider(app)
+    emblem = app.extensions["idp.logo"] = _read_logo(app_services)
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
 
@@ -139,7 +165,10 @@ def init_app(app: Flask, app_services: Services) -> None:
         return {
             "csp_nonce": g.get("csp_nonce", ""),
             "html_lang": LOCALES.get(locale, "zh-CN"),
-            "service_name": _("Unified identity authentication"),
+            "service_name": app_services.config.SERVICE_NAME
+            or _("Unified identity authentication"),
+            "configured_service_name": app_services.config.SERVICE_NAME or None,
+            "logo_version": emblem.version if emblem else None,
             "authority_name": None,
             "language_links": g.get("language_links", links),
         }

@@ -35,9 +35,16 @@ CHROMIUM_ARGS = [
 
 class PortalProcess:
     def __init__(
-        self, *, client_id: str, name: str, issuer: str, provider_url: str | None = None
+        self,
+        *,
+        client_id: str,
+        name: str,
+        issuer: str,
+        provider_url: str | None = None,
+        scope: str | None = None,
     ) -> None:
         self.client_id = client_id
+        self.scope = scope
         self.name = name
         self.issuer = issuer
         self.provider_url = provider_url
@@ -60,6 +67,8 @@ class PortalProcess:
         )
         if self.provider_url:
             env["PORTAL_PROVIDER_URL"] = self.provider_url
+        if self.scope:
+            env["PORTAL_SCOPE"] = self.scope
         with open(self.log_path, "wb") as log:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "clients.portal"],

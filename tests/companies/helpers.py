@@ -185,6 +185,7 @@ def company_portal(
     matters: list[str],
     region: str = "330100",
     name: str = "Hangzhou tax portal",
+    trusted: bool = True,
 ) -> RelyingParty:
     """A trusted portal allowed scope ``entity`` (``idp clients create``) that serves
     ``matters`` in ``region``, set through the admin JSON API
@@ -202,7 +203,7 @@ def company_portal(
         "offline_access",
         "--scope",
         "entity",
-        "--trusted",
+        *(["--trusted"] if trusted else []),
         "--json",
     )
     api = AdminApi(browser, admin_api_token(cli))

@@ -186,7 +186,11 @@ def test_the_console_shows_a_persons_company_roles_and_grants(
     html = handler_page.get_data(as_text=True)
     assert handler_page.status_code == 200
     assert 'data-uscc="91330106064307423H" data-grant-status="active"' in html
-    assert "tax.declaration" in html
+    roles = html.split('id="company-roles"', 1)[1].split("</table>", 1)[0]
+    # Issue 19: catalogue names and grade labels, not codes; a stacking table.
+    assert "Tax declaration" in roles and "tax.declaration" not in roles
+    assert 'class="data-table stack-table" id="company-roles"' in html
+    assert '<td data-label="Classes of matters">' in roles
     html = administrator_page.get_data(as_text=True)
-    assert '<tr data-uscc="91330106064307423H"><td>' in html
+    assert '<tr data-uscc="91330106064307423H"><td data-label="Company">' in html
     assert "Administrator" in html

@@ -36,7 +36,9 @@ def test_a_legal_representative_at_l3_registers_a_company_from_the_registry(
     raise_to_l3(chen, CHEN_XIAOMING)
     form = get(chen, "/account/companies/register")
     assert form.status_code == 200
-    assert "法人实名注册协议" in page(form)  # the legal-person agreement's title, to accept
+    assert "Real-Name Registration Agreement for Legal Persons" in page(
+        form
+    )  # its title (issue 19)
 
     response = register_company(chen)
 

@@ -1,6 +1,7 @@
 """Bad registration input (issue: real-name registration, item 2 and "Bad input"): each is refused
-with a message on its field, in the person's language; what was typed is kept except secrets;
-nothing is stored."""
+with a message on its field, in the person's language; what was typed is kept except passwords
+(the agreement tick too, and the SMS code unless it was wrong or used up: issue 19); nothing is
+stored."""
 
 from __future__ import annotations
 
@@ -43,14 +44,19 @@ def form(app: Any) -> RegistrationForm:
     return RegistrationForm.open(app.test_client(), lang="en")
 
 
-def assert_refused_and_kept(provider: Any, form: RegistrationForm, typed: dict[str, str]) -> None:
-    """Typed values are shown again (never the password or the SMS code); nothing stored."""
+def assert_refused_and_kept(
+    provider: Any, form: RegistrationForm, typed: dict[str, str], sms_code: str = ""
+) -> None:
+    """Typed values are shown again, the tick included (never the password; the SMS code only
+    when it was not wrong and is not used up: ``sms_code``); nothing stored."""
     html = form.html
     values = input_values(html)
     for name in ("name", "id_number", "phone"):
         assert values[name] == typed[name], name
     assert selected_option(html, "id_type") == typed["id_type"]
-    assert values["sms_code"] == ""
+    assert values["sms_code"] == sms_code
+    tick = re.search(r'<input type="checkbox" id="accept_agreement"[^>]*>', html)
+    assert tick and ("checked" in tick.group(0)) == (typed.get("accept_agreement") == "yes")
     if typed.get("password"):
         assert typed["password"] not in html
     assert not re.search(r'name="password(_confirm)?"[^>]*value=', html)
@@ -125,11 +131,13 @@ def test_a_bad_field_is_refused_on_the_field(
     overrides, field, message = FIELD_CASES[case]
     typed = form_for(ZHANG_SAN, **overrides)
     assert form.send_code(ZHANG_SAN.phone).status_code == 200
-    response = form.submit({**typed, "sms_code": outbox_code(provider, ZHANG_SAN.phone)})
+    code = outbox_code(provider, ZHANG_SAN.phone)
+    response = form.submit({**typed, "sms_code": code})
 
     assert response.status_code == 400
     assert field_errors(form.html) == {field: message}
-    assert_refused_and_kept(provider, form, typed)
+    # The right code was not used up by the refused submit: it is kept, and still works.
+    assert_refused_and_kept(provider, form, typed, sms_code=code)
 
 
 def test_a_malformed_phone_number_is_refused_at_the_code_and_at_registration(
@@ -145,7 +153,8 @@ def test_a_malformed_phone_number_is_refused_at_the_code_and_at_registration(
     response = form.submit({**typed, "sms_code": "123456"})
     assert response.status_code == 400
     assert field_errors(form.html) == {"phone": message}
-    assert_refused_and_kept(provider, form, typed)
+    # Without a valid phone the code cannot be checked: it is kept as typed.
+    assert_refused_and_kept(provider, form, typed, sms_code="123456")
 
 
 def test_a_wrong_sms_code_is_refused(form: RegistrationForm, provider: Any) -> None:
@@ -242,6 +251,8 @@ def test_messages_follow_the_language_of_the_request(
     assert chinese.submit({**typed, "sms_code": "123456"}).status_code == 400
     assert '<html lang="zh-CN"' in chinese.html
     messages = field_errors(chinese.html)
-    assert set(messages) == {"id_number"}
-    assert re.search(r"[\u4e00-\u9fff]", messages["id_number"]), messages["id_number"]
+    # Every field's problem at once: the code was never sent, so it is refused too.
+    assert set(messages) == {"id_number", "sms_code"}
+    for text in messages.values():
+        assert re.search(r"[\u4e00-\u9fff]", text), text
     assert count(provider, "accounts") == 0

@@ -341,7 +341,7 @@ def test_the_page_refusal_speaks_the_persons_language(client: Any) -> None:
         data={"csrf_token": token, "username": "a" * 200, "password": "x"},
     )
     page = assert_page_refusal(response, 400, "username")
-    assert "“手机号码或证件号码”过长：最多 128 个字符。" in page
+    assert "“手机号码、证件号码或用户名”过长：最多 128 个字符。" in page
 
 
 def test_the_refusal_page_has_its_style_nonce(client: Any) -> None:

@@ -20,6 +20,8 @@ One service, :class:`Entities`, made of one part per responsibility:
 
 from __future__ import annotations
 
+from datetime import UTC, tzinfo
+
 from idp.identity.entities.acting import CompanyActing
 from idp.identity.entities.appointments import Appointments
 from idp.identity.entities.departure import Departures
@@ -78,6 +80,7 @@ class Entities(CompanyLifecycle, Appointments, CompanyActing, Departures):
         *,
         max_administrators: int,
         grant_days: int,
+        local_zone: tzinfo = UTC,
         logins_ended: LoginsEnded | None = None,
     ) -> None:
         self.db = db
@@ -86,3 +89,4 @@ class Entities(CompanyLifecycle, Appointments, CompanyActing, Departures):
         self.verifier = verifier
         self.max_administrators = max_administrators
         self.grant_days = grant_days
+        self.local_zone = local_zone

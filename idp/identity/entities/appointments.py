@@ -11,7 +11,7 @@ or removing an administrator, ends the logins made under it at once.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, time, timedelta, tzinfo
 
 from sqlalchemy.orm import Session
 
@@ -31,6 +31,7 @@ from idp.models.base import utcnow
 class Appointments(EntityDirectory):
     max_administrators: int
     grant_days: int
+    local_zone: tzinfo
 
     # -- roles -------------------------------------------------------------------------------
     def _member(self, session: Session, account_id: str) -> Account:
@@ -119,7 +120,11 @@ class Appointments(EntityDirectory):
         return own
 
     def default_until(self) -> datetime:
-        return utcnow() + timedelta(days=self.grant_days)
+        """The end of the day ``grant_days`` from now in the authority's zone: validity runs by
+        whole days, as the forms show and take it (a last day, valid to its end)."""
+        last_day = (utcnow() + timedelta(days=self.grant_days)).astimezone(self.local_zone).date()
+        end = datetime.combine(last_day + timedelta(days=1), time(0), tzinfo=self.local_zone)
+        return end.astimezone(UTC)
 
     def create_grant(
         self,

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from datetime import datetime, tzinfo
+from datetime import datetime, timedelta, tzinfo
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -50,15 +50,24 @@ def shown_time(value: datetime) -> dict[str, str]:
     return {"iso": value.isoformat(timespec="seconds"), "text": local.strftime("%Y-%m-%d %H:%M")}
 
 
+def shown_last_day(end: datetime) -> dict[str, str]:
+    """An end of validity (a grant's) as the person set it: the last day on which it holds, in
+    the display zone (validity runs to the end of that day), not the instant it ends."""
+    last_day = (end.astimezone(display_timezone()) - timedelta(microseconds=1)).date()
+    return {"iso": end.isoformat(timespec="seconds"), "text": last_day.isoformat()}
+
+
 def safe_next(value: str | None) -> str:
-    """A local path inside the user space, or the overview: never another site."""
+    """A local path inside the user space (or a scan-to-log-in's ``/scan/<ticket>``), or the
+    overview: never another site."""
     default = url_for("account.overview")
     if not value or len(value) > MAX_NEXT_LENGTH or not value.isprintable() or "\\" in value:
         return default
     parts = urlsplit(value)
     if parts.scheme or parts.netloc or ".." in parts.path:
         return default
-    if parts.path != "/account" and not parts.path.startswith("/account/"):
+    # The user space, or the phone's page of a scan-to-log-in (a login on the phone first).
+    if parts.path != "/account" and not parts.path.startswith(("/account/", "/scan/")):
         return default
     return value
 

@@ -18,6 +18,7 @@ from werkzeug.wrappers import Response
 from idp.models import Account
 from idp.views import cookies
 from idp.views.account import bp, current_account, safe_next, to_login
+from idp.views.labels import agreement_title
 from idp.views.web import services
 
 # Ways in and out of the user space stay open: the gate needs a login to know whom it gates.
@@ -60,7 +61,7 @@ def _render(account: Account, error: str | None = None) -> Response | tuple[str,
         "agreement.html",
         client_name=None,
         action_url=url_for("account.agreement", next=safe_next(request.args.get("next"))),
-        title=requirement.title,
+        title=agreement_title(requirement.kind, requirement.title),
         version=requirement.version,
         mode=requirement.mode,
         accepted_version=requirement.accepted_version,

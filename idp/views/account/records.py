@@ -15,6 +15,7 @@ from idp.views.labels import (
     ID_TYPE_LABELS,
     SCOPE_DESCRIPTIONS,
     USER_TYPE_LABELS,
+    agreement_title,
     describe_claim,
     level_label,
 )
@@ -63,7 +64,7 @@ def agreements() -> Response | str:
     rows = [
         {
             "kind": row.kind,
-            "title": title,
+            "title": agreement_title(row.kind, title),
             "version": row.version,
             "action": str(ACTIONS.get(row.action, row.action)),
             "time": shown_time(row.accepted_at),

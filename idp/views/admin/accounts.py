@@ -23,21 +23,24 @@ from datetime import datetime
 from typing import Any
 
 from flask import Blueprint, g, redirect, render_template, request, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
 from idp.identity import documents
 from idp.models import Account
 from idp.models.base import utcnow
-from idp.views.account import shown_time
+from idp.views.account import shown_last_day, shown_time
 from idp.views.admin.auth import audit, console_required, notify, read_reason, read_text
 from idp.views.labels import (
     ACCOUNT_STATUS_LABELS,
     CHECK_LABELS,
+    GRADE_LABELS,
     ID_TYPE_LABELS,
     RESULT_LABELS,
     ROLE_LABELS,
     USER_TYPE_LABELS,
+    label,
 )
 from idp.views.web import services
 
@@ -133,6 +136,11 @@ def _view(account: Account) -> dict[str, Any]:
     sessions = app_services.sso.sessions_of(account.id)
     consents = app_services.consents.of_account(account.id)
     now = utcnow()
+    english = str(get_locale()) == "en"
+    matter_names = {
+        entry.code: (entry.name_en or entry.name) if english else entry.name
+        for entry in app_services.entities.matters()
+    }
     grants = app_services.tokens.active_grants_of(account.id, limit=100)
     names = app_services.portals.names(
         [c for s in sessions for c in s.clients] + [c.client_id for c in consents]
@@ -202,8 +210,8 @@ def _view(account: Account) -> dict[str, Any]:
                 "entity": role.entity.name,
                 "uscc": role.entity.uscc,
                 "role": str(ROLE_LABELS.get(role.role, role.role)),
-                "grade": role.grade,
-                "matters": list(role.matters),
+                "grade": label(GRADE_LABELS, role.grade) if role.grade else "",
+                "matters": [matter_names.get(code, code) for code in role.matters],
             }
             for role in app_services.entities.roles_of(account.id)
         ],
@@ -211,10 +219,10 @@ def _view(account: Account) -> dict[str, Any]:
             {
                 "entity": grant.entity.name,
                 "uscc": grant.entity.uscc,
-                "grade": grant.grade,
-                "matters": list(grant.matters),
+                "grade": label(GRADE_LABELS, grant.grade),
+                "matters": [matter_names.get(code, code) for code in grant.matters],
                 "status": grant.status,
-                "until": shown_time(grant.valid_until),
+                "until": shown_last_day(grant.valid_until),
             }
             for grant in app_services.entities.grants_of(account.id)
         ],

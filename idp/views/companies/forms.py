@@ -242,6 +242,12 @@ def _own_phone_or_refuse(account: Account, state: realname.FormState) -> str | N
     return phone
 
 
+def code_sent(state: realname.FormState) -> bool:
+    """Whether this answer is the one to a ``send_code`` press that sent the code: only then
+    does the form say the code went to the person's phone."""
+    return request.form.get("action") == "send_code" and not state.problem and not state.errors
+
+
 def send_own_code(account: Account, state: realname.FormState) -> None:
     """The ``send_code`` button: the acting person's own phone gets the code."""
     phone = _own_phone_or_refuse(account, state)

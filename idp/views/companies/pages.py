@@ -20,9 +20,15 @@ from idp.identity.entities import ENTITY_TYPES, REGISTRATION_LEVEL, Membership
 from idp.models import Account, HandlerGrant
 from idp.models.base import utcnow
 from idp.views.companies import presenters
-from idp.views.companies.forms import CompanyState, ScopeState, date_shown, own_phone
+from idp.views.companies.forms import (
+    CompanyState,
+    ScopeState,
+    code_sent,
+    date_shown,
+    own_phone,
+)
 from idp.views.companies.presenters import MaskedPeople
-from idp.views.labels import GRADE_LABELS, label
+from idp.views.labels import GRADE_LABELS, agreement_title, label
 from idp.views.realname import FormState
 from idp.views.web import error_page, services
 
@@ -80,7 +86,10 @@ def overview(account: Account, problem: str | None = None, status: int = 200) ->
 
 
 def register(state: CompanyState) -> Page:
-    links = [{"title": t, "url": u} for t, u in services().agreements.links("legal_person")]
+    links = [
+        {"title": agreement_title(u.partition("#")[2], t), "url": u}
+        for t, u in services().agreements.links("legal_person")
+    ]
     return render_template(
         "company_register.html",
         current="companies",
@@ -188,6 +197,7 @@ def scope_form(
         notice=state.notice,
         problem=state.problem,
         masked_phone=documents.mask_phone(own_phone(account) or ""),
+        code_sent=code_sent(state),
     ), state.status
 
 
@@ -203,6 +213,7 @@ def renew(account: Account, membership: Membership, grant: HandlerGrant, state: 
         handler=presenters.masked_person(grant.account_id),
         until=date_shown(services().entities.default_until()),
         masked_phone=documents.mask_phone(own_phone(account) or ""),
+        code_sent=code_sent(state),
         **state.context(),
     ), state.status
 
@@ -219,5 +230,6 @@ def resume(account: Account, membership: Membership, grant: HandlerGrant, state:
         handler=presenters.masked_person(grant.account_id),
         until=date_shown(grant.valid_until),
         masked_phone=documents.mask_phone(own_phone(account) or ""),
+        code_sent=code_sent(state),
         **state.context(),
     ), state.status

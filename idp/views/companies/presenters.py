@@ -18,8 +18,8 @@ from idp.identity.agreements import Requirement
 from idp.identity.delegation import Scope
 from idp.identity.entities import Membership, scope_of_grant, scope_of_role
 from idp.models import Account, AuditEvent, EntityRole, HandlerGrant, LegalEntity
-from idp.views.account import shown_time
-from idp.views.labels import GRADE_LABELS, ROLE_LABELS, label
+from idp.views.account import shown_last_day, shown_time
+from idp.views.labels import GRADE_LABELS, ROLE_LABELS, agreement_title, label
 from idp.views.web import services
 
 EXPIRING_DAYS = 7  # "expiring soon" on the overview
@@ -196,7 +196,7 @@ def grant_view(
         "status": state,
         "status_label": label(GRANT_STATUS_LABELS, state),
         "valid_from": shown_time(grant.valid_from),
-        "valid_until": shown_time(grant.valid_until),
+        "valid_until": shown_last_day(grant.valid_until),
         "expiring": state == "active" and grant.valid_until - now <= timedelta(days=EXPIRING_DAYS),
         "actions": grant_actions(grant) if manageable and grant.entity.active else [],
         **scope_view(scope_of_grant(grant), entries),
@@ -293,7 +293,7 @@ def agreement_view(requirement: Requirement | None) -> Row | None:
         return None
     return {
         "version_id": requirement.version.id,
-        "title": requirement.title,
+        "title": agreement_title(requirement.kind, requirement.title),
         "version": requirement.version.version,
         "mode": requirement.mode,
         "text": requirement.version.text,

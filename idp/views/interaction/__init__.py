@@ -17,7 +17,7 @@ from collections.abc import Callable
 from flask import Blueprint
 
 from idp.oauth.steps import StepContext
-from idp.views.interaction import agreement, choose, consent, login, verify
+from idp.views.interaction import agreement, choose, consent, login, scan, verify
 from idp.views.interaction.common import Answer, StepPage, continue_to, expired, opened
 from idp.views.web import services
 
@@ -55,16 +55,21 @@ def _at(step: str, handle: Callable[[StepContext], Answer]) -> Callable[[str], A
 
 
 # Each step's form posts to its own URL: (rule, endpoint, method, step, handler). The login step
-# also has the forms by phone number and SMS code, and registration.
+# also has the forms by phone number and SMS code, registration, and the scan-to-log-in.
 FORMS: list[tuple[str, str, str, str, Callable[[StepContext], Answer]]] = [
     *((f"/{step}", step, "POST", step, page.submit) for step, page in PAGES.items()),
     ("/login/sms", "sms_login_page", "GET", "login", login.render_sms),
     ("/login/sms", "sms_login", "POST", "login", login.submit_sms),
     ("/register", "register_page", "GET", "login", login.render_register),
     ("/register", "register", "POST", "login", login.submit_register),
+    ("/scan", "scan_login", "GET", "login", scan.start),
 ]
 for rule, endpoint, method, step, handle in FORMS:
     bp.add_url_rule(f"/<interaction_id>{rule}", endpoint, _at(step, handle), methods=[method])
+
+
+# The scan-to-log-in's waiting page says itself why a browser cannot continue (docs/scan-login.md).
+bp.add_url_rule("/<interaction_id>/scan/wait", "scan_wait", scan.wait, methods=["GET"])
 
 
 @bp.post("/<interaction_id>/abort")

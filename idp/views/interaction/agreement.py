@@ -8,6 +8,7 @@ from flask_babel import gettext as _
 
 from idp.oauth.steps import Retry, StepContext
 from idp.views.interaction.common import Answer, advance, expired
+from idp.views.labels import agreement_title
 from idp.views.web import services
 
 
@@ -23,7 +24,7 @@ class AgreementPage:
             "agreement.html",
             client_name=ctx.interaction.client_name,
             action_url=url_for("interaction.agreement", interaction_id=ctx.interaction.id),
-            title=requirement.title,
+            title=agreement_title(requirement.kind, requirement.title),
             version=requirement.version,
             mode=requirement.mode,
             accepted_version=requirement.accepted_version,

@@ -34,6 +34,7 @@ def _render(
             cancel_url=url_for("interaction.abort", interaction_id=interaction.id),
             register_url=url_for("interaction.register_page", interaction_id=interaction.id),
             sms_url=url_for("interaction.sms_login_page", interaction_id=interaction.id),
+            scan_url=url_for("interaction.scan_login", interaction_id=interaction.id),
             recover_url=url_for("account.recover_page"),
             username=username,
             error=error,
@@ -126,7 +127,7 @@ def render_register(ctx: StepContext, state: realname.FormState | None = None) -
 def submit_register(ctx: StepContext) -> Answer:
     """Real-name registration; on success the person is logged in and the same authorization
     request goes on (same portal, same state)."""
-    outcome = realname.register()
+    outcome = realname.register(client_id=ctx.client_id)
     if outcome.account is None:
         return render_register(ctx, outcome.state)
     if outcome.state.notice:
