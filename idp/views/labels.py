@@ -66,6 +66,14 @@ GRADE_LABELS = {
 }
 
 # A person's real-name data (the user space, the console's account page, registration).
+GRANT_STATUS_LABELS = {
+    "pending": lazy_gettext("Awaiting the handler's confirmation"),
+    "active": lazy_gettext("Active"),
+    "expired": lazy_gettext("Expired"),
+    "suspended": lazy_gettext("Suspended"),
+    "revoked": lazy_gettext("Revoked"),
+    "declined": lazy_gettext("Declined"),
+}
 ID_TYPE_LABELS = {
     "resident_id": lazy_gettext("Resident identity card"),
     "passport": lazy_gettext("Passport"),

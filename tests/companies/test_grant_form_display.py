@@ -75,3 +75,22 @@ def test_the_default_validity_ends_at_the_end_of_the_day_shown(
     assert match is not None and match.group(2) == proposed.group(1)
     end = datetime.fromisoformat(match.group(1)).astimezone(CHINA)
     assert (end.hour, end.minute, end.second) == (0, 0, 0)
+
+
+def test_a_refused_grant_form_opens_with_a_summary_linking_every_field(represented: Any) -> None:
+    """Issue 19 item 3 on the company forms too: the GOV.UK error summary first in ``main``,
+    focused, one link per refused field, in the order of the form."""
+    chen, company = represented.legal_representative, represented.company
+    data = scope_form(member="", grade="", matters=[], valid_until="")
+    html = page(post(chen, f"{company}/grants/new", {**data, "action": "save", "sms_code": ""}))
+    summary = html.split('id="error-summary"', 1)
+    assert len(summary) == 2, "no error summary"
+    assert "autofocus" in summary[1].split(">", 1)[0]
+    main = html.split("<main", 1)[1]
+    assert main.index('id="error-summary"') < main.index('class="card"')
+    linked = re.findall(r'data-summary-for="([a-z_]+)"', html)
+    assert "member" in linked and linked == sorted(
+        linked, key=["member", "grade", "matters", "regions", "valid_until", "sms_code"].index
+    )
+    for field in linked:
+        assert f'id="{field}"' in html, field

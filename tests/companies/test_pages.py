@@ -191,6 +191,8 @@ def test_the_console_shows_a_persons_company_roles_and_grants(
     assert "Tax declaration" in roles and "tax.declaration" not in roles
     assert 'class="data-table stack-table" id="company-roles"' in html
     assert '<td data-label="Classes of matters">' in roles
+    # The grant's status as a label, not its code.
+    assert "Handler · Active ·" in roles and "· active ·" not in roles
     html = administrator_page.get_data(as_text=True)
     assert '<tr data-uscc="91330106064307423H"><td data-label="Company">' in html
     assert "Administrator" in html

@@ -36,6 +36,7 @@ from idp.views.labels import (
     ACCOUNT_STATUS_LABELS,
     CHECK_LABELS,
     GRADE_LABELS,
+    GRANT_STATUS_LABELS,
     ID_TYPE_LABELS,
     RESULT_LABELS,
     ROLE_LABELS,
@@ -222,6 +223,7 @@ def _view(account: Account) -> dict[str, Any]:
                 "grade": label(GRADE_LABELS, grant.grade),
                 "matters": [matter_names.get(code, code) for code in grant.matters],
                 "status": grant.status,
+                "status_label": label(GRANT_STATUS_LABELS, grant.status),
                 "until": shown_last_day(grant.valid_until),
             }
             for grant in app_services.entities.grants_of(account.id)

@@ -19,7 +19,13 @@ from idp.identity.delegation import Scope
 from idp.identity.entities import Membership, scope_of_grant, scope_of_role
 from idp.models import Account, AuditEvent, EntityRole, HandlerGrant, LegalEntity
 from idp.views.account import shown_last_day, shown_time
-from idp.views.labels import GRADE_LABELS, ROLE_LABELS, agreement_title, label
+from idp.views.labels import (
+    GRADE_LABELS,
+    GRANT_STATUS_LABELS,
+    ROLE_LABELS,
+    agreement_title,
+    label,
+)
 from idp.views.web import services
 
 EXPIRING_DAYS = 7  # "expiring soon" on the overview
@@ -33,14 +39,6 @@ ENTITY_TYPE_LABELS = {
     "public_institution": lazy_gettext("Public institution"),
     "social_organisation": lazy_gettext("Social organisation"),
     "other": lazy_gettext("Other organisation"),
-}
-GRANT_STATUS_LABELS = {
-    "pending": lazy_gettext("Awaiting the handler's confirmation"),
-    "active": lazy_gettext("Active"),
-    "expired": lazy_gettext("Expired"),
-    "suspended": lazy_gettext("Suspended"),
-    "revoked": lazy_gettext("Revoked"),
-    "declined": lazy_gettext("Declined"),
 }
 ENTITY_STATUS_LABELS = {
     "active": lazy_gettext("Active"),
