@@ -26,9 +26,11 @@ BIN := $(VENV)/bin
 # Touched after a successful `pip install`; pip runs again only when pyproject.toml is newer.
 STAMP := $(VENV)/.installed
 
-# --dist loadgroup: the tests of one xdist group run on one worker (tests/reliability starts its
-# own PostgreSQL, Redis and provider servers once, not once per worker).
-PYTEST_ARGS ?= -n 2 --dist loadgroup -q
+# --dist loadfile: the tests of one module run on one worker, in order (a walk in several tests,
+# tests/browser/test_first_hour.py; tests/reliability's private servers started once per module's
+# worker). Not loadgroup: with pytest 9.2, pytest-xdist 3.8 silently stops grouping by
+# xdist_group (pytest-dev/pytest-xdist#1386).
+PYTEST_ARGS ?= -n 2 --dist loadfile -q
 HOST ?= 127.0.0.1
 PORT ?= 5000
 

@@ -38,10 +38,14 @@ from tests.e2e.server import ProviderServer
 ARTIFACTS = ROOT / "tests" / "browser" / "artifacts"
 WIDTHS = (1280, 375)
 DEMO_PASSWORD = "demo-password-2026"
+# One walk, in order (the newcomer of step 1 registers her company in step 1b): the tests of this
+# module run on one xdist worker, in order (`make test` uses --dist loadfile).
+
 NEW_PASSWORD = "quiet harbour lantern 42"
 COMPANY_NAME = "杭州示例科技有限公司"
 # A person of the demo registry left for the registration form (docs/registry.md).
 NEWCOMER = {"name": "李四", "id_number": "31010419900708023X", "phone": "13800131002"}
+NEWCOMER_BANK_CARD = "6222084910654912107"  # in the newcomer's name in idp/data/demo-registry.json
 PERSON_PHONE = "13800131007"  # 孙丽
 REPRESENTATIVE_PHONE = "13800131005"  # 陈晓明
 HANDLER_PHONE = "13800131003"  # 王五
@@ -243,12 +247,19 @@ def portal_home(page: Page, portal: PortalProcess, prefix: str) -> None:
         page.click("#login")
 
 
-def account_login(page: Page, hour: FirstHour, phone: str, prefix: str, next_path: str) -> None:
+def account_login(
+    page: Page,
+    hour: FirstHour,
+    phone: str,
+    prefix: str,
+    next_path: str,
+    password: str = DEMO_PASSWORD,
+) -> None:
     """Log in to the provider's own account pages (no portal)."""
     page.goto(f"{hour.provider.issuer}/account/login?next={next_path}")
     shoot(page, f"{prefix}-account-login")
     page.fill("input[name=username]", phone)
-    page.fill("input[name=password]", DEMO_PASSWORD)
+    page.fill("input[name=password]", password)
     with page.expect_navigation():
         page.locator("form:has(input[name=password]) button[type=submit]").click()
     for _ in range(3):  # a first login may ask for the registration agreement
@@ -260,7 +271,9 @@ def account_login(page: Page, hour: FirstHour, phone: str, prefix: str, next_pat
             accept.check()
         with page.expect_navigation():
             page.locator("button[name=decision][value=approve], button[type=submit]").first.click()
-    assert not page.locator("input[name=password]").count(), f"login refused at {page.url}"
+    assert not page.locator("input[name=password]").count(), (
+        f"login refused at {page.url}: {page.locator('main').inner_text()[:600]}"
+    )
 
 
 # -- 1. a person registers and logs in to the people portal ----------------------------------------
@@ -305,6 +318,41 @@ def test_a_person_registers_and_logs_in_to_the_people_portal(hour: FirstHour, pa
     assert "consent" in steps, steps
     expect(page.locator("#name")).to_have_text(NEWCOMER["name"])
     shoot(page, "1-register-09-portal-logged-in")
+
+
+# -- 1b. the newcomer verifies to L3 and registers the company she represents ---------------------
+
+NEW_COMPANY = {"uscc": "91310104246029102B", "name": "上海示例贸易有限公司", "region": "310104"}
+
+
+def test_the_newcomer_verifies_to_l3_and_registers_her_company(hour: FirstHour, page: Page) -> None:
+    """The development registry names the newcomer as the legal representative of a second
+    company: with a bank card check (L3) she registers it through the pages."""
+    account_login(
+        page, hour, NEWCOMER["phone"], "1b-company", "/account/verification", NEW_PASSWORD
+    )
+    page.goto(f"{hour.provider.issuer}/account/verification")
+    shoot(page, "1b-company-01-verification")
+    option = page.locator("form[data-method=bank_card_four_elements]")
+    option.locator("input[name=bank_card]").fill(NEWCOMER_BANK_CARD)
+    with page.expect_navigation():
+        option.locator("button[type=submit]").click()
+    shoot(page, "1b-company-02-verified")
+    page.goto(f"{hour.provider.issuer}/account/companies")
+    shoot(page, "1b-company-03-companies")
+    with page.expect_navigation():
+        page.click("#register-link")
+    shoot(page, "1b-company-04-form")
+    page.fill("input[name=uscc]", NEW_COMPANY["uscc"])
+    page.fill("input[name=name]", NEW_COMPANY["name"])
+    page.select_option("select[name=entity_type]", "limited_company")
+    page.fill("input[name=region]", NEW_COMPANY["region"])
+    page.check("input[name=accept_agreement]")
+    with page.expect_navigation():
+        page.locator("form:has(input[name=uscc]) button[type=submit]").click()
+    shoot(page, "1b-company-05-registered")
+    expect(page.locator("#my-role")).to_have_attribute("data-role", "legal_representative")
+    expect(page.locator("main")).to_contain_text(NEW_COMPANY["name"])
 
 
 # -- 2. the legal representative authorises a handler --------------------------------------------

@@ -104,14 +104,6 @@ def create_users(server: ProviderServer, prefix: str, count: int) -> list[str]:
     return names
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """With pytest-xdist (``--dist loadgroup``), every test over the private stores runs on one
-    worker, so the stores and the two servers are started once per run."""
-    for item in items:
-        if "stores" in getattr(item, "fixturenames", ()):
-            item.add_marker(pytest.mark.xdist_group("reliability"))
-
-
 @pytest.fixture
 def figures(record_property: Any) -> Iterator[dict[str, Any]]:
     """Figures of this test, printed at the end of the run (docs/reliability.md quotes them);
