@@ -47,7 +47,6 @@ COMPANY_NAME = "杭州示例科技有限公司"
 NEWCOMER = {"name": "李四", "id_number": "31010419900708023X", "phone": "13800131002"}
 NEWCOMER_BANK_CARD = "6222084910654912107"  # in the newcomer's name in idp/data/demo-registry.json
 PERSON_PHONE = "13800131007"  # 孙丽
-REPRESENTATIVE_PHONE = "13800131005"  # 陈晓明
 HANDLER_PHONE = "13800131003"  # 王五
 SMS_WAIT = 15.0
 
@@ -359,11 +358,13 @@ def test_the_newcomer_verifies_to_l3_and_registers_her_company(hour: FirstHour, 
 
 
 def test_the_legal_representative_authorises_a_handler(hour: FirstHour, page: Page) -> None:
-    account_login(page, hour, REPRESENTATIVE_PHONE, "2-grant", "/account/companies")
+    """The newcomer, legal representative of the company she registered in step 1b, authorises
+    a handler for it through the pages."""
+    account_login(page, hour, NEWCOMER["phone"], "2-grant", "/account/companies", NEW_PASSWORD)
     page.goto(f"{hour.provider.issuer}/account/companies")
     shoot(page, "2-grant-01-companies")
     with page.expect_navigation():
-        page.locator("main a", has_text=COMPANY_NAME).first.click()
+        page.locator("main a", has_text=NEW_COMPANY["name"]).first.click()
     shoot(page, "2-grant-02-company")
     expect(page.locator("#my-role")).to_have_attribute("data-role", "legal_representative")
     with page.expect_navigation():
@@ -372,11 +373,11 @@ def test_the_legal_representative_authorises_a_handler(hour: FirstHour, page: Pa
     page.fill("input[name=member]", PERSON_PHONE)
     page.select_option("select[name=grade]", "apply")
     page.check("input[name=matters][value=tax]")
-    before = hour.sms_count(REPRESENTATIVE_PHONE)
+    before = hour.sms_count(NEWCOMER["phone"])
     with page.expect_navigation():
         page.click("button[name=action][value=send_code]")
     shoot(page, "2-grant-04-code-sent")
-    code = hour.wait_code(REPRESENTATIVE_PHONE, before)
+    code = hour.wait_code(NEWCOMER["phone"], before)
     # The choices stay after sending the code.
     expect(page.locator("input[name=matters][value=tax]")).to_be_checked()
     expect(page.locator("input[name=member]")).to_have_value(PERSON_PHONE)
