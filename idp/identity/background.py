@@ -15,6 +15,7 @@ import atexit
 import os
 import threading
 import weakref
+from abc import ABC, abstractmethod
 
 # After a failed round the next one waits twice as long, up to this.
 MAX_FAILURE_DELAY = 60.0
@@ -22,7 +23,7 @@ MAX_FAILURE_DELAY = 60.0
 _WORKERS: weakref.WeakSet[ProcessWorker] = weakref.WeakSet()
 
 
-class ProcessWorker:
+class ProcessWorker(ABC):
     """A daemon thread running :meth:`_run` until :meth:`stop`; ``interval`` 0 never starts."""
 
     thread_name = "worker"
@@ -61,11 +62,12 @@ class ProcessWorker:
         if thread is not None and thread is not threading.current_thread():
             thread.join(timeout)
 
-    def _wake(self) -> None:
+    def _wake(self) -> None:  # noqa: B027 - a hook: most workers wait on their stop event
         """Cut a wait short (a worker that waits on something else than its stop event)."""
 
+    @abstractmethod
     def _run(self) -> None:
-        raise NotImplementedError
+        """The thread's loop: rounds until ``self._stop`` is set."""
 
 
 def backoff(delay: float, interval: float) -> float:
