@@ -28,10 +28,11 @@ ENV PATH=/opt/idp/bin:$PATH
 WORKDIR /src
 
 # Dependencies first, from pyproject.toml alone and an empty package, so that a change to the code
-# does not reinstall them.
+# does not reinstall them. The `otel` extra is included, so that traces need only the OTEL_*
+# variables (docs/operations.md, "Traces").
 COPY pyproject.toml ./
 RUN mkdir idp && touch idp/__init__.py \
-    && pip install . \
+    && pip install '.[otel]' \
     && pip uninstall -y idp \
     && rm -rf idp build *.egg-info
 
@@ -77,4 +78,5 @@ USER idp
 WORKDIR /var/lib/idp
 EXPOSE 8000
 
-CMD ["granian", "--interface", "wsgi", "--workers", "4", "--blocking-threads", "4", "--host", "0.0.0.0", "--port", "8000", "--no-ws", "idp.wsgi:app"]
+# `idp serve` runs Granian and gives its workers one PROMETHEUS_MULTIPROC_DIR (/metrics counts all).
+CMD ["idp", "serve", "--host", "0.0.0.0", "--port", "8000", "--workers", "4", "--threads", "4"]

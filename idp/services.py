@@ -27,27 +27,37 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import time
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 import redis
 
 from idp.config import Config
+from idp.identity import export as export_sections
 from idp.identity.accounts import AccountLifecycle
+from idp.identity.addresses import Addresses
 from idp.identity.admins import Administrators
 from idp.identity.agreements import Agreements
 from idp.identity.audit import Audit
 from idp.identity.disclosures import DisclosureChainer, DisclosureLog
 from idp.identity.entities import Entities, MemberLookup
+from idp.identity.export import PersonalDataExport
+from idp.identity.factors import SecondFactors
 from idp.identity.installation import Installation
 from idp.identity.keeping_current import KeepingCurrent
 from idp.identity.login import SignIn
+from idp.identity.materials import Materials
+from idp.identity.matters import Matters
+from idp.identity.messages import Messages
 from idp.identity.passwords import Passwords
 from idp.identity.people import People
 from idp.identity.personal_data import PersonalData
 from idp.identity.recovery import PasswordRecovery
 from idp.identity.registration import Registration
 from idp.identity.resealing import Resealing
+from idp.identity.security import AccountSecurity, LoginHistory
 from idp.identity.sms import SmsCodes, build_sender, one_time_codes
 from idp.identity.sms_outbox import LEASE_MARGIN, SmsOutbox, SmsOutboxSender
 from idp.identity.verification import IdentityChecks
@@ -56,19 +66,28 @@ from idp.models import AgreementKind, AgreementVersion, Base, Client
 from idp.models.base import Database
 from idp.oauth import claims as claims_module
 from idp.oauth.backchannel import BackchannelDispatcher
+from idp.oauth.client_auth import PortalKeys
 from idp.oauth.clients import ClientRegistry, RegistryPolicy
 from idp.oauth.codes import AuthorizationCodes
 from idp.oauth.company_logins import CompanyLogins
 from idp.oauth.consents import Consents
 from idp.oauth.discovery import metadata
+from idp.oauth.dpop import DPoP
+from idp.oauth.encryption import ResponseEncryption
 from idp.oauth.end_session import EndSession
 from idp.oauth.endpoints import TokenEndpoints
 from idp.oauth.flow import AuthorizationFlow
 from idp.oauth.id_token import IdTokenFactory
 from idp.oauth.interaction import InteractionStore
 from idp.oauth.keys import KeyRing
+from idp.oauth.materials_api import MaterialsApi
+from idp.oauth.par import PushedAuthorizationEndpoint, PushedRequests
+from idp.oauth.portal_api import PortalApi
+from idp.oauth.portal_pairs import PortalPairs
+from idp.oauth.portal_tokens import PortalTokens
 from idp.oauth.portals import Portals
 from idp.oauth.registration import DynamicRegistration
+from idp.oauth.request_objects import RequestObjects
 from idp.oauth.retention import Retention
 from idp.oauth.scan import ScanLogin
 from idp.oauth.sso import SingleSignOn
@@ -77,14 +96,18 @@ from idp.oauth.steps import (
     ChooseStep,
     ConsentStep,
     LoginStep,
+    SecondFactorStep,
     StepEngine,
     VerifyStep,
 )
 from idp.oauth.subjects import Subjects
+from idp.oauth.token_exchange import TokenExchange
 from idp.oauth.tokens import TokenService
+from idp.observability.metrics import ScrapeGauge, ScrapeTimeCollector
 from idp.store import connect
 from idp.store.connection import is_embedded
 from idp.store.console import ConsoleSessions
+from idp.store.portal_limits import PortalLimits
 from idp.store.ratelimit import HourlyLimit, LoginThrottle
 from idp.store.scan import ScanTickets
 from idp.store.sessions import SessionStore
@@ -113,7 +136,7 @@ class Services:
     # -- persistence -------------------------------------------------------------------------
     @cached
     def db(self) -> Database:
-        database = Database(self.config.DATABASE_URL)
+        database = Database(self.config.DATABASE_URL, self.config.DATABASE_REPLICA_URL)
         # Whatever code commits a change to cached rows (console, API, command, RFC 7592), every
         # process reloads them at its next read (idp.store.versions). Redis is reached only
         # when such a change is committed.
@@ -291,6 +314,8 @@ class Services:
             self.sso.end_everything,
             sign_in=self.sign_in,
             entities=self.entities,
+            materials=self.materials,
+            notify=self.messages.notify,
         )
 
     @cached
@@ -312,12 +337,17 @@ class Services:
 
     @cached
     def resealing(self) -> Resealing:
-        return Resealing(self.db, self.personal_data)
+        return Resealing(self.db, self.personal_data, lambda: self.materials.reseal_files())
 
     # -- protocol ----------------------------------------------------------------------------
     @cached
     def metadata(self) -> dict[str, Any]:
-        return metadata(self.issuer, UI_LOCALES, self.config.TRUST_FRAMEWORK)
+        return metadata(
+            self.issuer,
+            UI_LOCALES,
+            self.config.TRUST_FRAMEWORK,
+            require_par=self.config.REQUIRE_PAR,
+        )
 
     @cached
     def metadata_document(self) -> tuple[bytes, str]:
@@ -335,7 +365,11 @@ class Services:
 
     @cached
     def retention(self) -> Retention:
-        return Retention(self.db, evidence_retention_days=self.config.EVIDENCE_RETENTION_DAYS)
+        return Retention(
+            self.db,
+            evidence_retention_days=self.config.EVIDENCE_RETENTION_DAYS,
+            login_history_days=self.config.LOGIN_HISTORY_DAYS,
+        )
 
     @cached
     def clients(self) -> ClientRegistry:
@@ -365,11 +399,19 @@ class Services:
 
     @cached
     def claims(self) -> claims_module.ClaimReleaser:
-        return claims_module.ClaimReleaser(self.people, self.config.TRUST_FRAMEWORK, self.subjects)
+        return claims_module.ClaimReleaser(
+            self.people, self.config.TRUST_FRAMEWORK, self.subjects, self.addresses
+        )
 
     @cached
     def id_tokens(self) -> IdTokenFactory:
-        return IdTokenFactory(self.keys, self.issuer, self.config.ID_TOKEN_TTL, self.claims)
+        return IdTokenFactory(
+            self.keys,
+            self.issuer,
+            self.config.ID_TOKEN_TTL,
+            self.claims,
+            encryption=self.response_encryption,
+        )
 
     @cached
     def backchannel(self) -> BackchannelDispatcher:
@@ -386,7 +428,14 @@ class Services:
     @cached
     def sso(self) -> SingleSignOn:
         return SingleSignOn(
-            self.db, self.sessions, self.tokens, self.backchannel, self.subjects, self.audit
+            self.db,
+            self.sessions,
+            self.tokens,
+            self.backchannel,
+            self.subjects,
+            self.audit,
+            self.login_history,
+            login_notice=partial(self.messages.notify, kind="new_login"),
         )
 
     @cached
@@ -439,6 +488,12 @@ class Services:
             codes=self.codes,
             interactions=self.interactions,
             audit=self.audit,
+            release_materials=lambda grant, ids: self.materials.release(grant, ids),
+            factors=self.factors,
+            take_pushed=self.pushed_requests.take,
+            open_request_object=self.request_objects.open,
+            require_par=self.config.REQUIRE_PAR,
+            jarm_lifetime=self.config.JARM_LIFETIME,
         )
 
     @cached
@@ -453,6 +508,7 @@ class Services:
             [
                 LoginStep(self.sign_in, self.scan_login),
                 AgreementStep(self.agreements),
+                SecondFactorStep(self.factors, self.sso),
                 VerifyStep(self.flow),
                 ChooseStep(self.flow),
                 ConsentStep(self.consents),
@@ -475,6 +531,256 @@ class Services:
             audit=self.audit,
             redis_client=self.redis,
             public_only=not self.config.development,
+            portal_tokens=self.portal_tokens,
+            dpop=self.dpop,
+            encryption=self.response_encryption,
+            exchange=self.token_exchange,
+        )
+
+    @cached
+    def materials(self) -> Materials:
+        """Materials of the user space (issue 12, item 3): sealed files under MATERIALS_DIR."""
+        config = self.config
+        return Materials(
+            self.db,
+            self.personal_data,
+            Path(config.MATERIALS_DIR),
+            max_bytes=config.MATERIAL_MAX_BYTES,
+            local_zone=config.local_zone,
+        )
+
+    @cached
+    def materials_api(self) -> MaterialsApi:
+        """The portals' materials API (``/api/materials``): released items, each fetched once."""
+        return MaterialsApi(self.tokens, self.materials, self.portal_limits)
+
+    # -- the user space: addresses and own security (issue 12, items 4 and 5) ----------------
+    @cached
+    def addresses(self) -> Addresses:
+        """Delivery addresses, sealed; the default one is the ``address`` claim."""
+        return Addresses(self.db, self.personal_data)
+
+    @cached
+    def login_history(self) -> LoginHistory:
+        return LoginHistory(self.db)
+
+    @cached
+    def security(self) -> AccountSecurity:
+        """Login history, password age and change; other sessions end through ``sso``."""
+        return AccountSecurity(
+            self.db,
+            self.passwords,
+            self.sign_in,
+            self.people,
+            self.audit,
+            self.login_history,
+            end_other_sessions=lambda account_id, keep, reason: self.sso.end_others(
+                account_id, keep, reason
+            ),
+            # The provider's own security notice (idp.identity.messages), essential.
+            notify=lambda account_id, kind: self.messages.notify(account_id, kind),
+            reminder_days=self.config.PASSWORD_REMINDER_DAYS,
+        )
+
+    @cached
+    def factors(self) -> SecondFactors:
+        """People's second factors (TOTP, passkeys, recovery codes): RP ID and origin from the
+        issuer; enrolments and removals announced as security messages when the messages
+        service exists."""
+        return SecondFactors(
+            self.db,
+            self.personal_data,
+            lambda: self.redis,
+            self.audit,
+            issuer=self.issuer,
+            rp_name=self.config.SERVICE_NAME or "统一身份认证",
+            notify=self._security_message,
+        )
+
+    def _security_message(self, account_id: str, kind: str) -> None:
+        """A security notice about a second factor (an essential provider message)."""
+        self.messages.notify(account_id, kind)
+
+    # -- the user space: matters and messages (issue 12, docs/user-space.md) -----------------
+    @cached
+    def matters(self) -> Matters:
+        return Matters(self.db, self.personal_data)
+
+    @cached
+    def messages(self) -> Messages:
+        return Messages(self.db, self.personal_data, self.audit)
+
+    @cached
+    def portal_tokens(self) -> PortalTokens:
+        """A portal's own tokens (client credentials, RFC 6749 4.4) for the portal API."""
+        return PortalTokens(self.redis, self.portals.find)
+
+    @cached
+    def portal_limits(self) -> PortalLimits:
+        """Each portal's calls a minute to its APIs (matters, messages, materials) and messages
+        an hour."""
+        config = self.config
+        return PortalLimits(
+            self.redis,
+            {
+                "requests": (config.PORTAL_API_REQUESTS_PER_MINUTE, 60),
+                "messages": (config.PORTAL_MESSAGES_PER_HOUR, 3600),
+            },
+        )
+
+    @cached
+    def portal_api(self) -> PortalApi:
+        config = self.config
+        return PortalApi(
+            self.db,
+            self.portal_tokens,
+            self.portal_limits,
+            self.matters,
+            self.messages,
+            batch_max=config.PORTAL_MESSAGE_BATCH_MAX,
+        )
+
+    # -- FAPI 2.0: PAR, request objects (docs/portals.md, "FAPI 2.0") -------------------------
+    @cached
+    def portal_keys(self) -> PortalKeys:
+        """Portals' public keys (jwks, or jwks_uri fetched and cached) for request objects."""
+        return PortalKeys(public_only=not self.config.development)
+
+    @cached
+    def request_objects(self) -> RequestObjects:
+        return RequestObjects(
+            issuer=self.issuer, resolve_keys=self.portal_keys.resolve, redis_client=self.redis
+        )
+
+    @cached
+    def pushed_requests(self) -> PushedRequests:
+        return PushedRequests(self.redis, self.config.PAR_LIFETIME)
+
+    @cached
+    def par(self) -> PushedAuthorizationEndpoint:
+        """RFC 9126: POST /par."""
+        return PushedAuthorizationEndpoint(
+            authenticate=self.endpoints.authenticate_client,
+            error_response=self.endpoints.error_response,
+            validate=self.flow.validate_push,
+            requests=self.pushed_requests,
+            check_dpop=self.endpoints.check_dpop,
+        )
+
+    # -- the person's export (PIPL art. 45, docs/user-space.md "Export") --------------------
+    @cached
+    def export(self) -> PersonalDataExport:
+        """Every area's section of the person's data, in the order the user space shows them."""
+
+        def account(account_id: str) -> object:
+            found = self.people.by_id(account_id)
+            assert found is not None
+            return export_sections.account_section(found, self.people.profile(found))
+
+        sections = {
+            "account": account,
+            "identity_evidence": lambda a: export_sections.evidence_section(
+                self.people.evidence(a)
+            ),
+            "agreements": lambda a: export_sections.agreements_section(self.agreements.history(a)),
+            "consents": lambda a: export_sections.consents_section(self.consents.of_account(a)),
+            "disclosures": lambda a: export_sections.disclosures_section(
+                self.disclosures.for_account(a, limit=100_000)
+            ),
+            "companies": lambda a: export_sections.companies_section(
+                self.entities.roles_of(a), self.entities.grants_of(a)
+            ),
+            "matters": self.matters.export,
+            "messages": self.messages.export,
+            "materials": self.materials.export,
+            "addresses": self.addresses.export,
+            "security": self.security.export,
+            "second_factors": self.factors.export,
+            # RFC 8693 exchanges made for the person, RFC 9396 details granted (issue 18).
+            "token_exchange": self.token_exchange.export,
+        }
+        return PersonalDataExport(sections, self.materials.export_files, self.audit, self.issuer)
+
+    # -- DPoP (issue 18, item 2; RFC 9449) ----------------------------------------------------
+    @cached
+    def dpop(self) -> DPoP:
+        """DPoP proofs: checked at /token, /par, /userinfo, /introspect and /revoke, their jti
+        claimed once in Redis, server nonces derived from IDP_SECRET_KEY (stateless)."""
+        config = self.config
+        return DPoP(
+            self.redis,
+            secret_key=config.SECRET_KEY,
+            iat_window=config.DPOP_IAT_WINDOW,
+            require_nonce=config.DPOP_REQUIRE_NONCE,
+        )
+
+    # -- encrypted answers, authorization details, token exchange (issue 18, items 3, 5, 6) ----
+    @cached
+    def response_encryption(self) -> ResponseEncryption:
+        """Encrypted ID tokens, signed or encrypted UserInfo (OIDC Core 10.2), to the keys of
+        ``portal_keys``."""
+        return ResponseEncryption(self.keys, self.issuer, self.portal_keys)
+
+    @cached
+    def portal_pairs(self) -> PortalPairs:
+        """The pairs of portals the operator allows token exchange between."""
+        return PortalPairs(self.db)
+
+    @cached
+    def token_exchange(self) -> TokenExchange:
+        """RFC 8693 at /token between paired portals (docs/portals.md, "Token exchange")."""
+        return TokenExchange(
+            db=self.db,
+            tokens=self.tokens,
+            portals=self.portals,
+            pairs=self.portal_pairs,
+            disclosures=self.disclosures,
+            ttl=self.config.TOKEN_EXCHANGE_TTL,
+        )
+
+    @cached
+    def metrics_gauges(self) -> ScrapeTimeCollector:
+        """The gauges read when Prometheus scrapes /metrics (docs/operations.md#metrics): one
+        cheap COUNT per queue, the active signing keys' age from the key ring's files."""
+
+        def deliveries() -> dict[str, float]:
+            counts = self.backchannel.counts_by_status()
+            return {status: float(counts.get(status, 0)) for status in ("pending", "abandoned")}
+
+        def key_age() -> dict[str, float]:
+            now = time.time()
+            return {
+                key.alg: now - (key.activated_at or key.created_at)
+                for key in self.keys.list()
+                if key.status == "active"
+            }
+
+        return ScrapeTimeCollector(
+            [
+                ScrapeGauge(
+                    "idp_backchannel_queue",
+                    "Back-channel logout deliveries waiting (pending) or given up (abandoned)",
+                    deliveries,
+                    label="status",
+                ),
+                ScrapeGauge(
+                    "idp_disclosure_chain_queue",
+                    "Disclosures recorded and not yet linked into the hash chain",
+                    lambda: float(self.disclosures.queued()),
+                ),
+                ScrapeGauge(
+                    "idp_sms_outbox_queue",
+                    "SMS messages in the outbox with work left (due, retrying or leased)",
+                    lambda: float(self.sms_outbox.waiting()),
+                ),
+                ScrapeGauge(
+                    "idp_signing_key_age_seconds",
+                    "Seconds since the active signing key of each algorithm was activated",
+                    key_age,
+                    label="alg",
+                ),
+            ],
+            after=self.db.remove,
         )
 
     # -- life --------------------------------------------------------------------------------

@@ -207,6 +207,8 @@ const provider = new Provider(issuer, {
     },
     revocation: { enabled: true },
     userinfo: { enabled: true },
+    // RFC 9449, for the userinfo-dpop workload (tokens are bound only when a proof is sent).
+    dPoP: { enabled: true },
   },
   rotateRefreshToken: true,
   // oidc-provider keeps offline_access only when the request carries prompt=consent (OpenID

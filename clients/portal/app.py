@@ -16,6 +16,7 @@ Every request first checks the portal session against the back-channel logouts r
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import secrets
@@ -272,12 +273,23 @@ def create_portal(settings: PortalSettings) -> Flask:
                 "统一身份认证平台的应答未通过校验。The provider's answer did not validate.",
             )
         claims = dict(token["userinfo"])
+        if "address" in settings.scope.split() and "address" not in claims:
+            # The address travels in the UserInfo answer (OIDC Core 5.4), not the ID token.
+            answer = client.userinfo(token=token)
+            if answer.get("sub") == claims["sub"]:
+                claims.update({k: v for k, v in answer.items() if k not in claims})
         # OIDC Core 5.5.1.1: the portal itself checks that the acr it demanded was met.
         if wanted["acr"] and claims.get("acr") not in wanted["acr"]:
             return _step_up_refused()
+        received = (
+            _fetch_materials(settings, token["access_token"])
+            if "materials" in settings.scope.split()
+            else []
+        )
         session.clear()
         session.permanent = True
         session["user"] = {
+            "materials": received,
             "claims": claims,
             "id_token": token["id_token"],  # for id_token_hint at logout
             "sid": claims.get("sid"),
@@ -361,6 +373,39 @@ def create_portal(settings: PortalSettings) -> Flask:
     return app
 
 
+def _fetch_materials(settings: PortalSettings, access_token: str) -> list[dict[str, Any]]:
+    """The materials the person released to this login, each fetched once (GET /api/materials,
+    then each item; docs/user-space.md "Materials"), kept in the state folder; what the home
+    page shows of them (title, type, size, SHA-256)."""
+    base = settings.provider_url or settings.issuer
+    headers = {"Authorization": f"Bearer {access_token}"}
+    listed = requests.get(f"{base}/api/materials", headers=headers, timeout=10)
+    if listed.status_code != 200:
+        log.warning("materials list refused: %s", listed.status_code)
+        return []
+    received = []
+    folder = settings.state_dir / "materials"
+    folder.mkdir(parents=True, exist_ok=True)
+    for item in listed.json().get("items", []):
+        if item.get("fetched") or not item.get("available", True):
+            continue
+        fetched = requests.get(f"{base}/api/materials/{item['id']}", headers=headers, timeout=30)
+        if fetched.status_code != 200:
+            log.warning("material %s refused: %s", item["id"], fetched.status_code)
+            continue
+        digest = hashlib.sha256(fetched.content).hexdigest()
+        (folder / f"{digest}.bin").write_bytes(fetched.content)
+        received.append(
+            {
+                "title": item.get("title", ""),
+                "type_name": item.get("type_name", ""),
+                "size": len(fetched.content),
+                "sha256": digest,
+            }
+        )
+    return received
+
+
 def _csrf_token() -> str:
     token = session.get("csrf_token")
     if not token:
@@ -398,9 +443,12 @@ def _claim_rows(claims: dict[str, Any]) -> list[tuple[str, str]]:
         ("用户类型 User type", USER_TYPES.get(user_type, shown(user_type))),
         ("实名等级 Verification level", shown(claims.get("verification_level"))),
         ("认证级别 acr", shown(claims.get("acr"))),
+        ("认证方式 amr", shown(claims.get("amr"))),
         ("会话 sid", shown(claims.get("sid"))),
         ("用户标识 sub", shown(claims.get("sub"))),
     ]
+    if claims.get("address") is not None:
+        rows.append(("地址 Address", shown(claims["address"].get("formatted"))))
     # Acting for a company: whom, and under which delegation.
     if claims.get("entity") is not None:
         rows.append(("办事单位 Entity", shown(claims.get("entity"))))

@@ -25,6 +25,7 @@ from idp.cli import (
     demo,
     entities,
     keys,
+    materials,
     matters,
     retention,
     serve,
@@ -34,6 +35,7 @@ from idp.cli import (
 from idp.cli.base import CommandError
 from idp.config import ConfigError, load_config
 from idp.errors import IdpError
+from idp.observability import logs
 from idp.services import Services
 
 __all__ = ["CommandError", "build_parser", "main"]
@@ -51,6 +53,7 @@ GROUPS = (
     admins,
     backchannel,
     keys,
+    materials,
     matters,
     entities,
     retention,
@@ -80,7 +83,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     services: Services | None = None
     try:
-        services = Services(load_config())
+        config = load_config()
+        if not logs.configured():  # in a test, the application's handler is already there
+            logs.configure(config.LOG_FORMAT, config.LOG_LEVEL)
+        services = Services(config)
         args.run(services, args)
     except IdpError as error:
         print(f"idp: {refusal(error)}", file=sys.stderr)

@@ -10,11 +10,14 @@ import sys
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+from idp.cli import client_security
 from idp.cli.base import ACTOR, CommandError, Subparsers, add_command, add_group, print_rows
 from idp.models import Client
 from idp.models.client import PUBLIC_AUTH_METHOD, SECRET_AUTH_METHODS
 from idp.oauth.clients import AUTH_METHODS, REMOTE_CODES, Actor, ClientNotFound, InvalidMetadata
+from idp.oauth.fapi import PROFILES
 from idp.oauth.keys import SUPPORTED_ALGORITHMS
+from idp.oauth.request_objects import REQUEST_OBJECT_ALGORITHMS
 from idp.services import Services
 
 REGISTRY_ACTOR = Actor(ACTOR, ACTOR)
@@ -37,6 +40,14 @@ def client_json(client: Client, secret: str | None = None) -> dict[str, Any]:
         "jwks_uri": client.jwks_uri,
         "status": client.status,
         "trusted": client.trusted,
+        "require_mfa": bool(client.require_mfa),
+        # FAPI 2.0 (docs/portals.md, "FAPI 2.0").
+        "profile": client.profile,
+        "require_pushed_authorization_requests": bool(client.require_pushed_authorization_requests),
+        "require_signed_request_object": bool(client.require_signed_request_object),
+        "request_object_signing_alg": client.request_object_signing_alg,
+        "authorization_signed_response_alg": client.authorization_signed_response_alg,
+        "dpop_bound_access_tokens": bool(client.dpop_bound_access_tokens),
         "created_at": client.created_at.isoformat(),
     }
     if secret:
@@ -69,6 +80,7 @@ def create_client(
     client_id: str | None = None,
     trusted: bool = False,
     matters: Sequence[str] = (),
+    protection: dict[str, Any] | None = None,
 ) -> tuple[Client, str | None]:
     """Register a portal through the shared rules. The command is the operator's own tool: a
     jwks_uri or sector_identifier_uri that does not answer yet is registered with a warning on
@@ -91,6 +103,8 @@ def create_client(
         "jwks_uri": jwks_uri,
         "trusted": trusted,
         "matters": list(matters) or None,
+        # FAPI 2.0: the profile, PAR, request objects, JARM (``protection_options``).
+        **(protection or {}),
     }
     outcome = services.clients.create(
         data, actor=REGISTRY_ACTOR, client_id=client_id, advisory=CLI_ADVISORY
@@ -117,12 +131,14 @@ def create(services: Services, args: argparse.Namespace) -> None:
         backchannel_logout_uri=args.backchannel_logout_uri,
         token_endpoint_auth_method=args.token_endpoint_auth_method,
         scopes=args.scope or [],
-        id_token_alg=args.id_token_alg,
+        # The fapi2 profile signs with PS256 or ES256 (FAPI 2.0 Security Profile 5.4.1).
+        id_token_alg=args.id_token_alg or ("PS256" if args.profile == "fapi2" else "RS256"),
         jwks=jwks,
         jwks_uri=args.jwks_uri,
         client_id=args.client_id,
         trusted=args.trusted,
         matters=args.matter or [],
+        protection=protection_options(args),
     )
     if args.json:
         print(json.dumps(client_json(client, secret), ensure_ascii=False))
@@ -132,6 +148,80 @@ def create(services: Services, args: argparse.Namespace) -> None:
         print(f"client_secret: {secret}   (shown once; store it now)")
     print(f"auth method:   {client.token_endpoint_auth_method}")
     print(f"redirect URIs: {' '.join(client.redirect_uris)}")
+
+
+def _read_jwks(path: str) -> Any:
+    try:
+        with open(path) as fh:
+            return json.load(fh)
+    except (OSError, ValueError) as exc:
+        raise CommandError(f"cannot read --jwks-file: {exc}") from None
+
+
+def protection_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The FAPI 2.0 metadata given on the command line (``none`` clears a value)."""
+    data: dict[str, Any] = {}
+    for option, name in (
+        ("profile", "profile"),
+        ("request_object_alg", "request_object_signing_alg"),
+        ("authorization_signed_response_alg", "authorization_signed_response_alg"),
+    ):
+        value = getattr(args, option, None)
+        if value is not None:
+            data[name] = None if value == "none" else value
+    for option, name in (
+        ("require_par", "require_pushed_authorization_requests"),
+        ("require_signed_request_object", "require_signed_request_object"),
+        ("dpop_bound", "dpop_bound_access_tokens"),
+    ):
+        value = getattr(args, option, None)
+        if value is not None:
+            data[name] = value == "yes"
+    return data
+
+
+def update(services: Services, args: argparse.Namespace) -> None:
+    """Change a portal's authentication, signing and FAPI 2.0 metadata through the shared
+    rules (every problem refused at once; moving to private_key_jwt removes the secrets)."""
+    data = protection_options(args)
+    if args.token_endpoint_auth_method:
+        data["token_endpoint_auth_method"] = args.token_endpoint_auth_method
+    if args.id_token_alg:
+        data["id_token_signed_response_alg"] = args.id_token_alg
+    if args.jwks_file:
+        data["jwks"] = _read_jwks(args.jwks_file)
+        data["jwks_uri"] = None
+    with existing(args.client_id):
+        outcome = services.clients.update(
+            args.client_id, data, actor=REGISTRY_ACTOR, advisory=CLI_ADVISORY
+        )
+    for warning in outcome.warnings:
+        print(f"idp: warning: {warning.label}: {warning.message}", file=sys.stderr)
+    print(json.dumps(client_json(outcome.client, outcome.client_secret), ensure_ascii=False))
+
+
+def _protection_arguments(parser: argparse.ArgumentParser, *, creating: bool) -> None:
+    none = () if creating else ("none",)
+    parser.add_argument("--profile", choices=(*PROFILES, *none), help="fapi2: FAPI 2.0")
+    parser.add_argument(
+        "--require-par", choices=("yes", "no"), help="pushed authorization requests only"
+    )
+    parser.add_argument(
+        "--require-signed-request-object",
+        choices=("yes", "no"),
+        help="signed request objects only (RFC 9101)",
+    )
+    parser.add_argument("--request-object-alg", choices=(*REQUEST_OBJECT_ALGORITHMS, *none))
+    parser.add_argument(
+        "--dpop-bound",
+        choices=("yes", "no"),
+        help="DPoP-bound tokens only: a DPoP proof with every token request (RFC 9449 5.2)",
+    )
+    parser.add_argument(
+        "--authorization-signed-response-alg",
+        choices=(*SUPPORTED_ALGORITHMS, *none),
+        help="JARM",
+    )
 
 
 def listing(services: Services, args: argparse.Namespace) -> None:
@@ -169,6 +259,19 @@ def set_trusted(services: Services, args: argparse.Namespace) -> None:
             advisory=CLI_ADVISORY,
         )
     print(f"client {args.client_id} trusted: {args.value}")
+
+
+def set_mfa(services: Services, args: argparse.Namespace) -> None:
+    """Every login to the portal includes a second factor (``require_mfa``; people without
+    one are told to enrol)."""
+    with existing(args.client_id):
+        services.clients.update(
+            args.client_id,
+            {"require_mfa": args.value == "yes"},
+            actor=REGISTRY_ACTOR,
+            advisory=CLI_ADVISORY,
+        )
+    print(f"client {args.client_id} require_mfa: {args.value}")
 
 
 def initial_access_token(services: Services, args: argparse.Namespace) -> None:
@@ -230,6 +333,8 @@ def allow_claim(services: Services, args: argparse.Namespace) -> None:
 
 def register(subparsers: Subparsers) -> None:
     clients = add_group(subparsers, "clients", "portals")
+    # pair, unpair, pairs (RFC 8693), rotate-secret, set-encryption (OIDC Core 10.2).
+    client_security.register(clients)
     parser = add_command(clients, "create", create, "register a portal")
     parser.add_argument("--name", required=True)
     parser.add_argument("--redirect-uri", action="append")
@@ -238,15 +343,24 @@ def register(subparsers: Subparsers) -> None:
     parser.add_argument("--backchannel-logout-uri")
     parser.add_argument("--token-endpoint-auth-method", choices=AUTH_METHODS)
     parser.add_argument("--scope", action="append", help="allowed scope; repeat")
-    parser.add_argument("--id-token-alg", default="RS256", choices=SUPPORTED_ALGORITHMS)
+    parser.add_argument(
+        "--id-token-alg", choices=SUPPORTED_ALGORITHMS, help="default RS256 (fapi2: PS256)"
+    )
     parser.add_argument("--jwks-file", help="JSON key set for private_key_jwt")
     parser.add_argument("--jwks-uri")
+    _protection_arguments(parser, creating=True)
     parser.add_argument("--client-id", help="choose the client id (default: random)")
     parser.add_argument("--trusted", action="store_true", help="same-authority portal")
     parser.add_argument(
         "--matter", action="append", help="class of matters served (idp matters list); repeat"
     )
     parser.add_argument("--json", action="store_true")
+    parser = add_command(clients, "update", update, "change a portal's auth and FAPI 2.0 metadata")
+    parser.add_argument("client_id")
+    parser.add_argument("--token-endpoint-auth-method", choices=AUTH_METHODS)
+    parser.add_argument("--id-token-alg", choices=SUPPORTED_ALGORITHMS)
+    parser.add_argument("--jwks-file", help="JSON key set for private_key_jwt")
+    _protection_arguments(parser, creating=False)
     parser = add_command(clients, "list", listing, "list portals")
     parser.add_argument("--json", action="store_true")
     parser = add_command(clients, "show", show, "show one portal")
@@ -261,6 +375,9 @@ def register(subparsers: Subparsers) -> None:
     parser.add_argument("claim", help="e.g. id_number")
     parser.add_argument("value", choices=("yes", "no"))
     parser = add_command(clients, "set-trusted", set_trusted, "mark a portal trusted")
+    parser.add_argument("client_id")
+    parser.add_argument("value", choices=("yes", "no"))
+    parser = add_command(clients, "set-mfa", set_mfa, "require a second factor at login")
     parser.add_argument("client_id")
     parser.add_argument("value", choices=("yes", "no"))
     parser = add_command(

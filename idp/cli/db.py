@@ -27,6 +27,7 @@ def prune(services: Services, args: argparse.Namespace) -> None:
                 "deleted_tokens": pruned.tokens,
                 "deleted_grants": pruned.grants,
                 "deleted_logout_deliveries": pruned.logout_deliveries,
+                "deleted_login_history": pruned.login_history,
             }
         )
     )

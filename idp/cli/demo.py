@@ -64,6 +64,13 @@ def register(subparsers: Subparsers) -> None:
         "--portal-host", default="localhost", help="where the browser reaches the portals"
     )
     parser.add_argument(
+        "--ports",
+        type=demo_setup.parse_ports,
+        default=None,
+        metavar="PEOPLE,COMPANIES",
+        help="the demo portals' ports (default: 5001,5003); their addresses follow a change",
+    )
+    parser.add_argument(
         "--portals-file",
         help="where the portals' credentials go (default: instance/run-portals.json)",
     )

@@ -18,7 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -85,6 +85,17 @@ PORTALS = (
 )
 
 
+def parse_ports(text: str) -> tuple[int, ...]:
+    """``--ports 5001,5003``: one port per demo portal, in the order of :data:`PORTALS`."""
+    try:
+        ports = tuple(int(part) for part in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError("ports are numbers, e.g. 5001,5003") from None
+    if len(ports) != len(PORTALS) or not all(0 < port < 65536 for port in ports):
+        raise argparse.ArgumentTypeError(f"give {len(PORTALS)} ports between 1 and 65535")
+    return ports
+
+
 def setup(services: Services, args: argparse.Namespace) -> None:
     if not services.config.development:
         raise CommandError("idp demo setup is for development only (IDP_ENV=development)")
@@ -97,7 +108,11 @@ def setup(services: Services, args: argparse.Namespace) -> None:
     entity_id = company(services, representative)
     handler_grant(services, entity_id, representative, handler)
     path = Path(args.portals_file or services.config.instance_path / PORTALS_FILE)
-    portals = [portal(services, item, args.portal_host, path) for item in PORTALS]
+    ports = args.ports or tuple(item.port for item in PORTALS)
+    portals = [
+        portal(services, replace(item, port=port), args.portal_host, path)
+        for item, port in zip(PORTALS, ports, strict=True)
+    ]
     text = instructions(services.issuer, portals)
     write_private(path, json.dumps({"portals": portals, "instructions": text}, indent=2) + "\n")
     print(text, flush=True)
@@ -186,6 +201,14 @@ def portal(services: Services, item: DemoPortal, host: str, path: Path) -> dict[
             matters=list(item.matters),
         )
     else:
+        addresses = {
+            "redirect_uris": [f"{base}/callback"],
+            "post_logout_redirect_uris": [f"{base}/"],
+            "backchannel_logout_uri": f"{base}/backchannel-logout",
+        }
+        if any(getattr(client, name) != value for name, value in addresses.items()):
+            # The portals moved (another --ports or --portal-host): follow them.
+            services.clients.update(item.client_id, addresses, actor=REGISTRY_ACTOR)
         if kept and client.check_client_secret(kept):
             secret = kept
         else:

@@ -23,6 +23,7 @@ def apply(services: Services, args: argparse.Namespace) -> None:
                 "deleted_tokens": applied.pruned.tokens,
                 "deleted_grants": applied.pruned.grants,
                 "deleted_logout_deliveries": applied.pruned.logout_deliveries,
+                "deleted_login_history": applied.pruned.login_history,
                 "truncated_addresses": applied.evidence.truncated,
                 "cleared_audit_events": applied.evidence.cleared_audit_events,
                 "cleared_agreement_acceptances": applied.evidence.cleared_acceptances,

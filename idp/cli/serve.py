@@ -9,29 +9,50 @@ requests per core as gunicorn's gthread workers did, so it replaced them.
 from __future__ import annotations
 
 import argparse
+import logging
 import os
+import shutil
+import tempfile
 
 from idp.cli.base import Subparsers, add_command
+from idp.observability import logs, metrics
 from idp.services import Services
 from idp.store.connection import start_embedded
 
-# Granian's access log atoms; ``path`` is the path without the query, so hints, codes and states
-# stay out of logs.
-ACCESS_LOG_FORMAT = '%(addr)s "%(method)s %(path)s" %(status)d %(dt_ms).1fms'
+log = logging.getLogger("idp.serve")
 
 
 def serve(services: Services, args: argparse.Namespace) -> None:
     """Run under Granian; the embedded Redis is started once here and shared by the workers
     (each worker's application builds its own services from the same settings, ``idp.wsgi``)."""
-    from granian import Granian
-    from granian.constants import Interfaces
-
     config = services.config
     services.keys.ensure()
     if not config.REDIS_URL:
         os.environ["IDP_EMBEDDED_REDIS_URL"] = start_embedded(config.REDIS_EMBEDDED_PATH)
 
-    print(f"idp serving {config.ISSUER} on http://{args.host}:{args.port}", flush=True)
+    # Every worker counts into this folder, /metrics adds them up (docs/operations.md#metrics):
+    # the operator's PROMETHEUS_MULTIPROC_DIR, emptied, or a new one removed when serving ends.
+    chosen = os.environ.get(metrics.MULTIPROC_ENV)
+    multiproc_dir = chosen or tempfile.mkdtemp(prefix="idp-metrics-")
+    metrics.prepare_multiprocess_dir(multiproc_dir)
+    if config.METRICS_PORT:
+        metrics.serve_on_port(config.METRICS_PORT, args.host, [services.metrics_gauges])
+        log.info("idp metrics on http://%s:%s/metrics", args.host, config.METRICS_PORT)
+
+    if args.no_access_log:
+        os.environ["IDP_ACCESS_LOG"] = "false"  # read by each worker's configuration
+    log.info("idp serving %s on http://%s:%s", config.ISSUER, args.host, args.port)
+    try:
+        _granian(args, config.LOG_FORMAT)
+    finally:
+        if not chosen:
+            shutil.rmtree(multiproc_dir, ignore_errors=True)
+
+
+def _granian(args: argparse.Namespace, log_format: str) -> None:
+    from granian import Granian
+    from granian.constants import Interfaces
+
     Granian(
         "idp.wsgi:app",
         address=args.host,
@@ -40,8 +61,10 @@ def serve(services: Services, args: argparse.Namespace) -> None:
         workers=args.workers,
         blocking_threads=args.threads,
         websockets=False,
-        log_access=not args.no_access_log,
-        log_access_format=ACCESS_LOG_FORMAT,
+        # The access log is the application's own (idp.views.observe: request id, route,
+        # portal, in IDP_LOG_FORMAT); Granian's loggers write in the same format.
+        log_access=False,
+        log_dictconfig=logs.granian_dictconfig(log_format),
         # A worker that dies is replaced, as gunicorn's arbiter did.
         respawn_failed_workers=True,
     ).serve()

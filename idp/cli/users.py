@@ -57,6 +57,17 @@ def reinstate(services: Services, args: argparse.Namespace) -> None:
     print(f"reinstated {account.id}")
 
 
+def reset_factors(services: Services, args: argparse.Namespace) -> None:
+    """The service desk removes every second factor and recovery code of a person who lost
+    them all (their identity checked first); audited with the reason."""
+    reason = args.reason.strip()
+    if not reason:
+        raise CommandError("--reason must not be empty")
+    account = find_account(services, args.account)
+    removed = services.factors.reset(account.id, actor=ACTOR, reason=reason)
+    print(f"removed {removed} second factor(s) of {account.id}")
+
+
 def show(services: Services, args: argparse.Namespace) -> None:
     """An account's masked profile, level and verification evidence (never plaintext)."""
     people = services.people
@@ -132,3 +143,8 @@ def register(subparsers: Subparsers) -> None:
     parser = add_command(users, "reinstate", reinstate, "lift a suspension")
     parser.add_argument("account", help="account id, username or sub")
     parser.add_argument("--reason")
+    parser = add_command(
+        users, "reset-factors", reset_factors, "remove every second factor (lost device)"
+    )
+    parser.add_argument("account", help="account id, username or sub")
+    parser.add_argument("--reason", required=True)

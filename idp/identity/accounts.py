@@ -30,6 +30,7 @@ from idp.identity import audit, evidence
 from idp.identity.audit import Audit
 from idp.identity.entities import Entities, EntityError
 from idp.identity.login import LoginResult, SignIn
+from idp.identity.materials import Materials
 from idp.identity.passwords import Passwords
 from idp.models import Account
 from idp.models.base import Database, utcnow
@@ -58,13 +59,17 @@ class AccountLifecycle:
         *,
         sign_in: SignIn,
         entities: Entities,
+        materials: Materials | None = None,
+        notify: Callable[[str, str], object] | None = None,
     ) -> None:
+        self._notify = notify  # an essential provider message (Messages.notify)
         self._db = db
         self._passwords = passwords
         self._audit = audit
         self._end_everything = end_everything
         self._sign_in = sign_in
         self._entities = entities
+        self._materials = materials
 
     def cancel_with_password(
         self, account: Account, password: str, ip_address: str | None
@@ -97,6 +102,9 @@ class AccountLifecycle:
         self._audit(
             "account_suspended", actor=actor, account_id=account.id, details={"reason": reason}
         )
+        if self._notify is not None:
+            # Read when the account is reinstated: why it could not log in meanwhile.
+            self._notify(account.id, "account_suspended")
 
     def reinstate(self, account: Account, reason: str, actor: str) -> None:
         with self._db.transaction() as session:
@@ -128,10 +136,17 @@ class AccountLifecycle:
         if self._entities.represents_open_company(account.id):
             raise EntityError("represents_company")
         self._end_everything(account, "cancellation")
+        material_files: list[str] = []
         with self._db.transaction() as session:
             self._entities.depart(session, account.id)
+            if self._materials is not None:
+                # Rows in this transaction; their sealed files once it has committed (a crash
+                # in between leaves files no row names, removed by ``idp materials sweep``).
+                material_files = self._materials.erase_in(session, account.id)
             row = session.get(Account, account.id)
             if row is not None:
                 session.delete(row)
             evidence.at_cancellation(session, account.id)
             session.add(audit.event("account_cancelled", actor=account.id, account_id=account.id))
+        if self._materials is not None:
+            self._materials.remove_files(material_files)

@@ -7,7 +7,8 @@
   ``otpauth://`` URI, and kept sealed (AES-GCM, bound to the row). A code is accepted for the
   steps before, at and after the current one (RFC 6238 section 5.2: at most one step of
   network delay or clock drift), and a step is accepted at most once per account, never one
-  older than the last accepted (the replay guard, ``idp.store.console.TotpSteps``).
+  older than the last accepted (the replay guard, ``idp.store.totp.TotpSteps``). These rules
+  are shared with people's second factors: ``idp.identity.totp``.
 - **Recovery codes** (NIST SP 800-63B section 5.1.2, look-up secrets): ten codes of 120 bits
   each, shown once, stored as SHA-256 (at least 112 bits of entropy, so an unsalted approved
   hash suffices, 5.1.2.2), each usable once.
@@ -19,17 +20,13 @@
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
 import secrets
-import struct
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import cached_property
-from urllib.parse import quote, urlencode
 
 import redis
 from sqlalchemy import select, update
@@ -37,20 +34,27 @@ from sqlalchemy.orm import Session
 
 from idp.errors import IdpError
 from idp.identity.personal_data import PersonalData
+from idp.identity.totp import (
+    TOTP_DIGITS,
+    TOTP_STEP_MEMORY,
+    match_totp,
+    new_recovery_codes,
+    new_totp_secret,
+    normalize_recovery_code,
+    recovery_code_hash,
+)
+
+# The console's pages show the secret with these (idp.views.admin.console).
+from idp.identity.totp import grouped as grouped
+from idp.identity.totp import otpauth_uri as otpauth_uri
 from idp.models import Account, AdminApiToken, Administrator
 from idp.models.base import Database, utcnow
-from idp.store.console import TotpSteps
 from idp.store.ratelimit import HourlyLimit
+from idp.store.totp import TotpSteps
 
 ROLES = ("operator", "auditor")
 WRITE_ROLES = frozenset({"operator"})
 
-TOTP_DIGITS = 6
-TOTP_PERIOD = 30
-TOTP_WINDOW = 1  # steps accepted either side of the current one
-TOTP_SECRET_BYTES = 20  # 160 bits
-RECOVERY_CODE_COUNT = 10
-RECOVERY_CODE_BYTES = 15  # 120 bits: 24 base32 characters
 SECOND_FACTOR_FAILURES_PER_HOUR = 5
 
 API_TOKEN_PREFIX = "idpadm_"
@@ -72,90 +76,7 @@ class AdminError(IdpError, ValueError):
         super().__init__(public_message=message)
 
 
-# -- TOTP (RFC 6238) -------------------------------------------------------------------------
-
-
-def new_totp_secret() -> str:
-    """160 random bits in base32 without padding (the form authenticator apps expect)."""
-    return base64.b32encode(secrets.token_bytes(TOTP_SECRET_BYTES)).decode().rstrip("=")
-
-
-def _key(secret: str) -> bytes:
-    compact = secret.replace(" ", "").upper()
-    return base64.b32decode(compact + "=" * (-len(compact) % 8))
-
-
-def hotp(key: bytes, counter: int, digits: int = TOTP_DIGITS) -> str:
-    """RFC 4226 section 5.3: HMAC-SHA-1 of the 8-byte counter, dynamic truncation."""
-    mac = hmac.new(key, struct.pack(">Q", counter), hashlib.sha1).digest()
-    offset = mac[-1] & 0x0F
-    value = struct.unpack(">I", mac[offset : offset + 4])[0] & 0x7FFFFFFF
-    return str(value % 10**digits).zfill(digits)
-
-
-def totp_step(at: float | None = None) -> int:
-    """RFC 6238 section 4.2: T = floor((now - T0) / X), with T0 = 0 and X = 30 s."""
-    return int((time.time() if at is None else at) // TOTP_PERIOD)
-
-
-def totp(secret: str, step: int) -> str:
-    return hotp(_key(secret), step)
-
-
-def match_totp(secret: str, code: str, at: float | None = None) -> int | None:
-    """The time step ``code`` belongs to, within one step of now, or None. Every candidate is
-    compared in constant time, and all of them always are."""
-    code = code.strip().replace(" ", "")
-    if len(code) != TOTP_DIGITS or not code.isascii() or not code.isdigit():
-        return None
-    now = totp_step(at)
-    matched = None
-    for step in range(now - TOTP_WINDOW, now + TOTP_WINDOW + 1):
-        if hmac.compare_digest(totp(secret, step), code) and matched is None:
-            matched = step
-    return matched
-
-
-def otpauth_uri(secret: str, issuer: str, account_label: str) -> str:
-    """The Key Uri Format of authenticator apps: ``otpauth://totp/<issuer>:<account>?...``."""
-    label = quote(f"{issuer}:{account_label}", safe=":@")
-    query = urlencode(
-        {
-            "secret": secret,
-            "issuer": issuer,
-            "algorithm": "SHA1",
-            "digits": TOTP_DIGITS,
-            "period": TOTP_PERIOD,
-        },
-        quote_via=quote,
-    )
-    return f"otpauth://totp/{label}?{query}"
-
-
-def grouped(secret: str, size: int = 4) -> str:
-    """``JBSW Y3DP ...``: easier to type into an app by hand."""
-    return " ".join(secret[i : i + size] for i in range(0, len(secret), size))
-
-
-# -- recovery codes and API tokens -----------------------------------------------------------
-
-
-def new_recovery_codes(count: int = RECOVERY_CODE_COUNT) -> list[str]:
-    """``abcd-efgh-ijkl-mnop-qrst-uvwx``: 120 random bits, lower-case base32 in groups of 4."""
-    codes = []
-    for _ in range(count):
-        raw = base64.b32encode(secrets.token_bytes(RECOVERY_CODE_BYTES)).decode().lower()
-        codes.append("-".join(raw[i : i + 4] for i in range(0, len(raw), 4)))
-    return codes
-
-
-def normalize_recovery_code(text: str) -> str:
-    """Case, spaces and hyphens do not matter."""
-    return "".join(ch for ch in text.lower() if ch.isascii() and ch.isalnum())
-
-
-def recovery_code_hash(code: str) -> str:
-    return hashlib.sha256(normalize_recovery_code(code).encode()).hexdigest()
+# -- API tokens ------------------------------------------------------------------------------
 
 
 def api_token_hash(token: str) -> str:
@@ -389,8 +310,7 @@ class Administrators:
         if step is None:
             return False
         # Remember the step while any code of it could still be accepted.
-        ttl = (2 * TOTP_WINDOW + 2) * TOTP_PERIOD
-        return self.steps.claim(admin.account_id, step, ttl)
+        return self.steps.claim(admin.account_id, step, TOTP_STEP_MEMORY)
 
     def _take_recovery_code(self, admin: Administrator, code: str) -> int | None:
         """Remove the code's hash if present (row locked on PostgreSQL; SQLite serialises

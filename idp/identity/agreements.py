@@ -45,6 +45,7 @@ from idp.identity.agreement_publishing import (
     seed_texts,
     text_hash,
 )
+from idp.identity.audit import event as audit_event
 from idp.models.agreement import AgreementAcceptance, AgreementKind, AgreementVersion
 from idp.models.base import Database, utcnow
 from idp.store.versions import SharedVersions, VersionedCache
@@ -319,22 +320,46 @@ class Agreements:
         client_id: str | None,
         ip_address: str | None,
         user_agent: str | None,
+        actor: str | None = None,
     ) -> Requirement | None:
-        """Store the evidence, if ``version_id`` is still what must be seen now; returns the
-        requirement met, or None (a stale form: nothing is recorded)."""
+        """Store the evidence and its audit event in one transaction, if ``version_id`` is still
+        what must be seen now; returns the requirement met, or None (a stale form: nothing is
+        recorded). A person's: ``agreement_accepted`` or ``agreement_notified``; a company's
+        (``user_type="legal_person"``, ``subject_id`` its id): ``entity_agreement_accepted`` by
+        ``actor``, the legal representative."""
         requirement = self.pending(subject_id, user_type)
         if requirement is None or requirement.version.id != version_id:
             return None
+        accepted = requirement.mode == "accept"
         with self._db.transaction() as session:
             record(
                 session,
                 account_id=subject_id,
                 version=requirement.version,
-                action="accepted" if requirement.mode == "accept" else "notified",
+                action="accepted" if accepted else "notified",
                 ip_address=ip_address,
                 user_agent=user_agent,
                 client_id=client_id,
             )
+            if user_type == "legal_person":
+                row = audit_event(
+                    "entity_agreement_accepted",
+                    actor=actor,
+                    account_id=actor,
+                    entity_id=subject_id,
+                    ip_address=ip_address,
+                    details={"agreements": [requirement.kind]},
+                )
+            else:
+                row = audit_event(
+                    "agreement_accepted" if accepted else "agreement_notified",
+                    actor=actor or subject_id,
+                    account_id=subject_id,
+                    client_id=client_id,
+                    ip_address=ip_address,
+                    details={"kind": requirement.kind, "version": requirement.version.version},
+                )
+            session.add(row)
         return requirement
 
     def accept_all(

@@ -61,6 +61,7 @@ from idp.models.disclosure import (
     DisclosureRecord,
     QueuedDisclosure,
 )
+from idp.observability import metrics
 
 log = logging.getLogger(__name__)
 
@@ -430,6 +431,7 @@ class DisclosureLog:
                     "claims": sorted(set(claims)),
                 },
             )
+        metrics.count_disclosure(channel)
 
     def released(self, grant: Grant, channel: str, claims: list[str]) -> None:
         """A release to the portal of ``grant`` (ID token, UserInfo, introspection)."""

@@ -17,6 +17,7 @@ from idp.identity.passwords import Passwords
 from idp.identity.sms import SendResult, SmsCodes, SmsUnavailable
 from idp.models import Account
 from idp.models.base import Database
+from idp.observability import metrics
 from idp.store.ratelimit import LoginThrottle
 
 log = logging.getLogger(__name__)
@@ -114,6 +115,7 @@ class SignIn:
         )
         if result.account is None:
             self._failed(result.failure, client_id, address, via)
+        metrics.count_login("password", result.failure or "success")
         return result
 
     def confirm_password(self, account: Account, password: str, address: str) -> LoginResult:
@@ -155,6 +157,20 @@ class SignIn:
         throttle as wrong passwords, per account whichever identifier was typed."""
         account = self._find_account(phone)
         key = throttle_key(account, phone)
+        result = self._check_code(account, key, phone, code, address, client_id, via)
+        metrics.count_login("sms", result.failure or "success")
+        return result
+
+    def _check_code(
+        self,
+        account: Account | None,
+        key: str,
+        phone: str,
+        code: str,
+        address: str,
+        client_id: str | None,
+        via: str | None,
+    ) -> LoginResult:
         verdict = self._throttle.check(key, address)
         if verdict.locked:
             return LoginResult(failure="locked")

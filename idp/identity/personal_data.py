@@ -90,6 +90,15 @@ def parse(sealed: str) -> Sealed:
         raise PersonalDataError("not a sealed value") from None
 
 
+def sealed_bytes_key_id(sealed: bytes) -> str:
+    """The key id of bytes sealed by ``PersonalData.seal_bytes``."""
+    version, dot, rest = sealed[:64].partition(b".")
+    kid, dot2, _blob = rest.partition(b".")
+    if version != VERSION.encode() or not dot or not dot2 or not kid:
+        raise PersonalDataError("not sealed bytes")
+    return kid.decode("ascii", "replace")
+
+
 class PersonalData:
     """Seals, opens and indexes personal data."""
 
@@ -147,6 +156,32 @@ class PersonalData:
             what = context.split(":")[0]
             raise PersonalDataError(f"a sealed value of {what} does not open") from None
         return plain.decode()
+
+    # Bytes (a material's file, idp.identity.materials): ``v1.<key id>.`` then, in binary,
+    # nonce (12 bytes) || ciphertext || tag; the same keys and associated data as ``seal``.
+    def seal_bytes(self, value: bytes, context: str) -> bytes:
+        keys, current = self._refresh()
+        nonce = os.urandom(12)
+        blob = keys[current].encrypt(nonce, value, context.encode())
+        return f"{VERSION}.{current}.".encode() + nonce + blob
+
+    def open_bytes(self, sealed: bytes, context: str) -> bytes:
+        kid = sealed_bytes_key_id(sealed)
+        cipher = self._refresh()[0].get(kid)
+        if cipher is None:
+            raise PersonalDataError(f"data key {kid} is not in the key ring")
+        blob = sealed[len(VERSION) + len(kid) + 2 :]
+        try:
+            return cipher.decrypt(blob[:12], blob[12:], context.encode())
+        except InvalidTag:
+            what = context.split(":")[0]
+            raise PersonalDataError(f"a sealed file of {what} does not open") from None
+
+    def reseal_bytes(self, sealed: bytes, context: str) -> bytes | None:
+        """The bytes sealed under the current key, or None when they already are."""
+        if sealed_bytes_key_id(sealed) == self._refresh()[1]:
+            return None
+        return self.seal_bytes(self.open_bytes(sealed, context), context)
 
     def open_optional(self, sealed: str | None, context: str) -> str | None:
         return None if sealed is None else self.open(sealed, context)

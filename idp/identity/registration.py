@@ -37,6 +37,7 @@ from idp.identity.sms import SmsCodes
 from idp.identity.verification import IdentityChecks
 from idp.identity.verifiers import Result, Verdict
 from idp.models import Account, LegalEntity
+from idp.observability import metrics
 from idp.store.ratelimit import HourlyLimit
 
 REGISTRATION_SMS_PURPOSE = "register"
@@ -169,11 +170,13 @@ class Registration:
                 ip_address=address,
                 details={"reasons": sorted(set(registered.errors.values()))},
             )
+            metrics.count_registration("person", "refused")
             return PersonRegistration(
                 errors=registered.errors,
                 existing_phone_masked=registered.existing_phone_masked,
                 code_used=True,
             )
+        metrics.count_registration("person", "registered")
         verdict = registered.verdict
         return PersonRegistration(
             account=account,
@@ -260,5 +263,7 @@ class Registration:
                 ip_address=ip_address,
                 details={"reasons": reasons},
             )
+            metrics.count_registration("company", "refused")
             return CompanyRegistration(errors=registered.errors)
+        metrics.count_registration("company", "registered")
         return CompanyRegistration(entity=entity, moved_from=registered.moved_from)

@@ -47,6 +47,7 @@ from idp.identity.personal_data import PersonalData, PersonalDataError
 from idp.identity.sms import SmsSender, SmsUnavailable
 from idp.models.base import Database, new_id, utcnow
 from idp.models.sms import SmsMessage
+from idp.observability import metrics
 
 log = logging.getLogger(__name__)
 
@@ -331,7 +332,9 @@ class SmsOutbox:
         now = utcnow()
         if error_text is None:
             self._mark(leased.id, status="sent", sent_at=now, last_error=None, **_CLEARED)
+            metrics.count_sms("sent")
             return True
+        metrics.count_sms("failed")
         wait = min(2**leased.attempts, MAX_BACKOFF_SECONDS)
         self._mark(
             leased.id,

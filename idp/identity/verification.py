@@ -14,6 +14,7 @@ from idp.identity.audit import Audit
 from idp.identity.people import Checked, People
 from idp.identity.verifiers import Result
 from idp.models import Account
+from idp.observability import metrics
 
 
 class IdentityChecks:
@@ -43,6 +44,8 @@ class IdentityChecks:
         return checked
 
     def _record(self, account: Account, checked: Checked, ip_address: str | None) -> None:
+        check = checked.verdict.check if checked.verdict else "none"
+        metrics.count_verification(check, checked.result.value)
         self._audit(
             "identity_verified" if checked.result == Result.MATCH else "identity_check_failed",
             actor=account.id,

@@ -9,10 +9,16 @@ from idp.models.client import Client, ClientName
 from idp.models.consent import Consent
 from idp.models.disclosure import DisclosureChainHead, DisclosureRecord
 from idp.models.entity import EntityRole, HandlerGrant, LegalEntity, MatterClass
+from idp.models.factor import RecoveryCode, SecondFactor
 from idp.models.grant import Grant, Token
 from idp.models.logout import LogoutDelivery
+from idp.models.material import Material, MaterialRelease
+from idp.models.matter import Matter, MatterStep, PortalSubject
+from idp.models.message import Message, MessagePreference
+from idp.models.portal_pair import PortalPair
 from idp.models.registration import InitialAccessToken
 from idp.models.sms import SmsMessage
+from idp.models.user_space_security import DeliveryAddress, LoginRecord
 from idp.models.verification import Verification
 
 __all__ = [
@@ -28,6 +34,7 @@ __all__ = [
     "ClientName",
     "Consent",
     "Database",
+    "DeliveryAddress",
     "DisclosureChainHead",
     "DisclosureRecord",
     "EntityRole",
@@ -35,8 +42,19 @@ __all__ = [
     "HandlerGrant",
     "LegalEntity",
     "InitialAccessToken",
+    "LoginRecord",
     "LogoutDelivery",
+    "Material",
+    "MaterialRelease",
+    "Matter",
     "MatterClass",
+    "RecoveryCode",
+    "SecondFactor",
+    "MatterStep",
+    "Message",
+    "MessagePreference",
+    "PortalSubject",
+    "PortalPair",
     "SmsMessage",
     "Token",
     "Verification",

@@ -48,6 +48,9 @@ class Account(Base):
     password_changed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     # Bumped whenever every existing session and token must stop working.
     security_stamp: Mapped[int] = mapped_column(Integer, default=0)
+    # Whether a confirmed second factor exists (idp.identity.factors keeps it with the rows in
+    # the same transaction): the login's decision reads the row it already has, no query.
+    has_second_factor: Mapped[bool] = mapped_column(Boolean, default=False)
 
     @property
     def active(self) -> bool:

@@ -1,7 +1,25 @@
-"""Declarative base, engine and session handling."""
+"""Declarative base, engine and session handling; the optional read-only replica.
+
+Reading from a replica (docs/operations.md, "High availability"): with ``IDP_DATABASE_REPLICA_URL``
+set, :meth:`Database.reading` points the thread's session at a second engine for the length of a
+``with`` block; code inside it reads as usual (``db.session``) and gets the replica's rows. Only
+read-only listings use it (the user space's agreements, consents and disclosures pages, the
+console's lists); everything that decides (a login, a token, a consent check, introspection,
+UserInfo) reads the primary. Read-your-writes:
+
+- once this thread's unit of work (a request or a command, until :meth:`Database.remove`) has
+  written to the primary, ``reading()`` stays on the primary for the rest of it;
+- :meth:`Database.prefer_primary` does the same on request of the caller: the views call it when
+  the browser wrote a moment ago (a short-lived cookie set after a request that wrote,
+  ``idp.views.replica``), so the page after "withdraw consent" never shows the consent again;
+- a write inside ``reading()`` is refused (``ReplicaWriteError``), never sent to the replica;
+- a decision inside a listing (who is logged in: ``idp.views.account.current_account``) runs
+  under :meth:`Database.on_primary`.
+"""
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
@@ -60,29 +78,146 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
-class Database:
-    """One engine and a scoped session per thread (Flask request or CLI command)."""
+class ReplicaWriteError(RuntimeError):
+    """A write attempted inside ``Database.reading()``: a bug of the caller, never sent on."""
 
-    def __init__(self, url: str) -> None:
+
+_WROTE = "idp.wrote"  # Session.info: this session wrote to the primary
+
+
+def _engine(url: str) -> Engine:
+    kwargs: dict[str, object] = {"pool_pre_ping": True, "hide_parameters": True}
+    if url.startswith("sqlite"):
+        database = make_url(url).database
+        if database and database != ":memory:":
+            Path(database).parent.mkdir(parents=True, exist_ok=True)
+        kwargs = {
+            "connect_args": {"timeout": 15, "check_same_thread": False},
+            "hide_parameters": True,
+        }
+    else:
+        kwargs.update(pool_size=10, max_overflow=10, pool_recycle=1800, pool_timeout=5)
+        kwargs["connect_args"] = {"connect_timeout": 5}
+    engine = create_engine(url, **kwargs)
+    if url.startswith("sqlite"):
+        event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def _mark_flush(session: Session, _context: UOWTransaction) -> None:
+    if session.new or session.dirty or session.deleted:
+        session.info[_WROTE] = True
+
+
+def _mark_statement(state: ORMExecuteState) -> None:
+    if state.is_insert or state.is_update or state.is_delete:
+        state.session.info[_WROTE] = True
+
+
+def _refuse_writes(session: Session, _context: UOWTransaction, _instances: object) -> None:
+    if session.new or session.dirty or session.deleted:
+        raise ReplicaWriteError("a write inside Database.reading(): use the primary")
+
+
+def _refuse_statements(state: ORMExecuteState) -> None:
+    if state.is_insert or state.is_update or state.is_delete:
+        raise ReplicaWriteError("a write inside Database.reading(): use the primary")
+
+
+class Database:
+    """One engine and a scoped session per thread (Flask request or CLI command); with
+    ``replica_url``, a second engine for :meth:`reading` (the module's docstring)."""
+
+    def __init__(self, url: str, replica_url: str = "") -> None:
         self.url = url
         self.closed = False
-        kwargs: dict[str, object] = {"pool_pre_ping": True, "hide_parameters": True}
-        if url.startswith("sqlite"):
-            database = make_url(url).database
-            if database and database != ":memory:":
-                Path(database).parent.mkdir(parents=True, exist_ok=True)
-            kwargs = {
-                "connect_args": {"timeout": 15, "check_same_thread": False},
-                "hide_parameters": True,
-            }
-        else:
-            kwargs.update(pool_size=10, max_overflow=10, pool_recycle=1800, pool_timeout=5)
-            kwargs["connect_args"] = {"connect_timeout": 5}
-        self.engine: Engine = create_engine(url, **kwargs)
-        if url.startswith("sqlite"):
-            event.listen(self.engine, "connect", _sqlite_pragmas)
+        self._local = threading.local()
+        self.replica_engine: Engine | None = None
+        self._replica_factory: sessionmaker[Session] | None = None
+        if replica_url:
+            self.replica_engine = _engine(replica_url)
+            self._replica_factory = sessionmaker(bind=self.replica_engine, expire_on_commit=False)
+            event.listen(self._replica_factory, "before_flush", _refuse_writes)
+            event.listen(self._replica_factory, "do_orm_execute", _refuse_statements)
+        self.engine: Engine = _engine(url)
         self.session_factory = sessionmaker(bind=self.engine, expire_on_commit=False)
         self.session = scoped_session(self.session_factory)
+        if self._replica_factory is not None:
+            # Read-your-writes: what this thread's unit of work wrote (no cost without replica).
+            event.listen(self.session_factory, "after_flush", _mark_flush)
+            event.listen(self.session_factory, "do_orm_execute", _mark_statement)
+
+    @property
+    def has_replica(self) -> bool:
+        return self._replica_factory is not None
+
+    def wrote(self) -> bool:
+        """Whether this thread's unit of work wrote to the primary (a flush that changed rows,
+        or an ORM-enabled insert/update/delete), committed or not."""
+        if getattr(self._local, "replica", None) is not None:
+            primary = getattr(self._local, "primary_session", None)
+            return primary is not None and bool(primary.info.get(_WROTE))
+        registry = self.session.registry
+        return registry.has() and bool(registry().info.get(_WROTE))
+
+    def prefer_primary(self) -> None:
+        """Read the primary in :meth:`reading` for the rest of this unit of work."""
+        self._local.primary = True
+
+    @contextmanager
+    def reading(self) -> Iterator[Session]:
+        """For a read-only path: within the block the thread's session is the replica's (when
+        one is configured and this unit of work has neither written nor asked for the primary),
+        else it is the primary's, unchanged. Nested blocks share the outer one's choice."""
+        local = self._local
+        if getattr(local, "replica", None) is not None:
+            yield local.replica
+            return
+        if self._replica_factory is None or getattr(local, "primary", False) or self.wrote():
+            yield self.session()
+            return
+        registry = self.session.registry
+        primary = registry() if registry.has() else None
+        replica = self._replica_factory()
+        local.replica, local.primary_session = replica, primary
+        registry.set(replica)
+        try:
+            yield replica
+        finally:
+            primary = local.primary_session  # on_primary() may have opened one meanwhile
+            local.replica = local.primary_session = None
+            try:
+                replica.close()
+            except Exception:
+                with suppress(Exception):
+                    replica.invalidate()
+            if primary is not None:
+                registry.set(primary)
+            else:
+                registry.clear()
+
+    @contextmanager
+    def on_primary(self) -> Iterator[Session]:
+        """Within ``reading()``: the primary again for a block that decides something (who is
+        logged in, whether the account may act); outside it, just the thread's session."""
+        local = self._local
+        replica = getattr(local, "replica", None)
+        if replica is None:
+            yield self.session()
+            return
+        registry = self.session.registry
+        primary = getattr(local, "primary_session", None) or self.session_factory()
+        local.replica, local.primary_session = None, primary
+        registry.set(primary)
+        try:
+            yield primary
+        finally:
+            local.replica = replica
+            registry.set(replica)
+
+    def reads_replica(self) -> bool:
+        """Whether the thread's session is the replica's right now (inside ``reading()``)."""
+        return getattr(self._local, "replica", None) is not None
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
@@ -100,6 +235,7 @@ class Database:
         meanwhile (a database restart), closing it fails: the connection is invalidated and
         dropped instead, so the end of a request never turns into an error, and the pool
         connects afresh for the next one."""
+        self._local.primary = False
         try:
             self.session.remove()
         except Exception:
@@ -164,6 +300,8 @@ class Database:
         self.closed = True
         self.session.remove()
         self.engine.dispose()
+        if self.replica_engine is not None:
+            self.replica_engine.dispose()
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]

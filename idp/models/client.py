@@ -15,6 +15,8 @@ from idp.models.base import Base, UTCDateTime, utcnow
 PUBLIC_AUTH_METHOD = "none"
 SECRET_AUTH_METHODS = ("client_secret_basic", "client_secret_post")
 KEY_AUTH_METHODS = ("private_key_jwt",)
+# Scopes of a portal's own token (client credentials): the matters and messages API.
+PORTAL_SCOPES = ("matters:write", "messages:send")
 
 
 def hash_client_secret(secret: str) -> str:
@@ -33,6 +35,13 @@ class Client(Base):
     backchannel_logout_uri: Mapped[str | None] = mapped_column(Text)
     token_endpoint_auth_method: Mapped[str] = mapped_column(String(32))
     id_token_signed_response_alg: Mapped[str] = mapped_column(String(8), default="RS256")
+    # OIDC Registration 2 / Core 10.2: encrypted ID tokens and signed or encrypted UserInfo
+    # answers, to the portal's key with ``use: enc`` (idp.oauth.encryption).
+    id_token_encrypted_response_alg: Mapped[str | None] = mapped_column(String(32))
+    id_token_encrypted_response_enc: Mapped[str | None] = mapped_column(String(32))
+    userinfo_signed_response_alg: Mapped[str | None] = mapped_column(String(8))
+    userinfo_encrypted_response_alg: Mapped[str | None] = mapped_column(String(32))
+    userinfo_encrypted_response_enc: Mapped[str | None] = mapped_column(String(32))
     scopes: Mapped[list[str]] = mapped_column(JSON, default=list)
     jwks: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     jwks_uri: Mapped[str | None] = mapped_column(Text)
@@ -43,6 +52,22 @@ class Client(Base):
     allowed_sensitive_claims: Mapped[list[str]] = mapped_column(JSON, default=list)
     # The lowest verification level (L1..L4) a login to this portal must reach (step-up).
     minimum_verification_level: Mapped[str | None] = mapped_column(String(4))
+    # A login to this portal must include a second factor (TOTP or a passkey: amr "mfa").
+    require_mfa: Mapped[bool] = mapped_column(Boolean, default=False)
+    # RFC 9449 5.2: every token request of this portal must carry a DPoP proof (its access
+    # tokens are always DPoP-bound).
+    dpop_bound_access_tokens: Mapped[bool] = mapped_column(Boolean, default=False)
+    # FAPI 2.0 (docs/portals.md, "FAPI 2.0"; migration 0018). ``profile``: None or "fapi2"
+    # (idp.oauth.fapi: what the profile requires is enforced at registration and at request time).
+    profile: Mapped[str | None] = mapped_column(String(16))
+    # RFC 9126 6: authorization requests only through /par.
+    require_pushed_authorization_requests: Mapped[bool] = mapped_column(Boolean, default=False)
+    # RFC 9101 10.5: authorization requests only as a signed request object; the one algorithm
+    # accepted for it (OIDC Registration 2; None: any we support).
+    require_signed_request_object: Mapped[bool] = mapped_column(Boolean, default=False)
+    request_object_signing_alg: Mapped[str | None] = mapped_column(String(8))
+    # OpenID JARM 3: the algorithm of signed authorization responses (None: RS256).
+    authorization_signed_response_alg: Mapped[str | None] = mapped_column(String(8))
     # Portal administration (idp.oauth.clients; docs/portals.md). ``name`` above is the
     # Chinese display name, ``name_en`` the English one.
     name_en: Mapped[str | None] = mapped_column(String(255))
@@ -100,7 +125,8 @@ class Client(Base):
 
     def check_endpoint_auth_method(self, method: str, endpoint: str) -> bool:
         # Authlib's endpoint names; the registered method applies to all three (OIDC Core 9).
-        if endpoint in {"token", "revocation", "introspection"}:
+        # RFC 9126 2: the pushed authorization request endpoint authenticates as the token one.
+        if endpoint in {"token", "revocation", "introspection", "pushed_authorization"}:
             return method == self.token_endpoint_auth_method
         return True
 
@@ -108,6 +134,10 @@ class Client(Base):
         return response_type == "code"
 
     def check_grant_type(self, grant_type: str) -> bool:
+        if grant_type == "client_credentials":
+            # RFC 6749 4.4: confidential portals only, registered for a portal scope
+            # (matters:write, messages:send; docs/user-space.md).
+            return not self.public and any(scope in PORTAL_SCOPES for scope in self.scopes)
         return grant_type in {"authorization_code", "refresh_token"}
 
     @property

@@ -51,6 +51,12 @@ class Grant(Base):
     )
     delegation_source: Mapped[str | None] = mapped_column(String(36), index=True)
     delegation: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # RFC 9396: the authorization details granted (``idp.oauth.authorization_details``).
+    authorization_details: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    # RFC 8693 (``idp.oauth.token_exchange``): a grant made by a token exchange carries the
+    # actor chain (``{"sub": calling portal, "act": ...}``) and the login grant it came from.
+    act: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    exchanged_from: Mapped[str | None] = mapped_column(String(36), index=True)
 
     account: Mapped[Account] = relationship(lazy="joined", innerjoin=True)
     client: Mapped[Client] = relationship(lazy="joined", innerjoin=True)
@@ -81,5 +87,10 @@ class Token(Base):
     rotated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # Set when this row's access token alone was revoked (RFC 7009).
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # DPoP (RFC 9449 6): the RFC 7638 thumbprint of the key this row's access token is bound
+    # to (``cnf.jkt``); a public portal's refresh token is bound to it too (RFC 9449 5).
+    cnf_jkt: Mapped[str | None] = mapped_column(String(43))
+    # RFC 9396 6: a subset of the grant's authorization details asked for at the token endpoint.
+    authorization_details: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
 
     grant: Mapped[Grant] = relationship(lazy="joined", innerjoin=True)

@@ -17,23 +17,35 @@ from typing import Any
 from idp.errors import IdpError
 from idp.identity import delegation, levels
 from idp.models import Account, Client
+from idp.oauth import authorization_details, dpop
 from idp.oauth import claims as claims_module
 from idp.oauth.errors import (
     ConsentRequiredError,
     InteractionRequiredError,
     InvalidRequestError,
+    InvalidRequestURIError,
     InvalidScopeError,
     LoginRequiredError,
     OAuth2Error,
-    RequestNotSupportedError,
-    RequestURINotSupportedError,
     UnmetAuthenticationRequirementsError,
     UnsupportedResponseTypeError,
     UntrustedRedirectError,
 )
+from idp.oauth.fapi import is_fapi2
 from idp.store.sessions import LoginSession
 
-RESPONSE_MODES = ("query", "fragment", "form_post")
+# The JWT modes are OpenID JARM's (2.3); with response_type=code, "jwt" means "query.jwt".
+RESPONSE_MODES = (
+    "query",
+    "fragment",
+    "form_post",
+    "jwt",
+    "query.jwt",
+    "fragment.jwt",
+    "form_post.jwt",
+)
+# RFC 9126 2.2: the request_uri values the pushed authorization request endpoint hands out.
+PUSHED_REQUEST_URI_PREFIX = "urn:ietf:params:oauth:request_uri:"
 PROMPT_VALUES = ("none", "login", "consent", "select_account")
 CODE_CHALLENGE_PATTERN = re.compile(r"^[A-Za-z0-9\-._~]{43,128}$")
 MAX_PARAMETER_LENGTH = 4096
@@ -61,6 +73,10 @@ class AuthorizationRequest:
     # Classes of matters a company login is for (``matters`` parameter or ``delegation`` claim
     # request); none: the classes the portal serves.
     matters: list[str] = field(default_factory=list)
+    # RFC 9396: the ``gov_matter`` details asked for (``idp.oauth.authorization_details``).
+    authorization_details: list[dict[str, Any]] | None = None
+    # RFC 9449 10: the DPoP key thumbprint the code is bound to (``dpop_jkt``).
+    dpop_jkt: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -84,6 +100,17 @@ class CheckContext:
     issuer: str
     scopes_supported: tuple[str, ...]
     client: Client | None = None
+    # Pushed authorization requests (RFC 9126): take one by its request_uri (once), whether
+    # every portal must push (IDP_REQUIRE_PAR), and whether this is the push itself (/par).
+    take_pushed: Callable[[str], dict[str, Any] | None] | None = None
+    require_par: bool = False
+    pushing: bool = False
+    pushed: bool = False
+    # Signed request objects (RFC 9101): open one (verified) into its parameters.
+    open_request_object: Callable[[Client, str], dict[str, list[str]]] | None = None
+    signed: bool = False
+    # A request object that failed in the trust checks, returned once the redirect URI is.
+    deferred: OAuth2Error | None = None
 
     def permitted_claims(self) -> set[str]:
         """The user claims this portal may ask for: those its scopes release, less restricted
@@ -108,6 +135,26 @@ def _single(ctx: CheckContext, name: str) -> str | None:
 # -- checks before the redirect URI is trusted ----------------------------------------------
 
 
+def check_pushed_request(ctx: CheckContext, req: dict[str, Any]) -> None:
+    """RFC 9126 4: ``request_uri`` from /par, with ``client_id``: the pushed parameters (as
+    validated at the push) replace every other one. Taken once; bound to the client. A
+    ``request_uri`` of another kind is refused by :func:`check_request_object`."""
+    values = ctx.params.get("request_uri")
+    if not values or ctx.take_pushed is None or ctx.pushing:
+        return
+    if len(values) != 1 or not values[0].startswith(PUSHED_REQUEST_URI_PREFIX):
+        return
+    client_ids = ctx.params.get("client_id") or []
+    if len(client_ids) != 1 or len(values[0]) > MAX_PARAMETER_LENGTH:
+        raise UntrustedRedirectError("invalid_request", "client")
+    pushed = ctx.take_pushed(values[0])
+    if pushed is None or pushed.get("client_id") != client_ids[0]:
+        raise UntrustedRedirectError("invalid_request_uri", "request_uri")
+    ctx.params = {name: list(v) for name, v in pushed["params"].items()}
+    ctx.pushed = True
+    ctx.signed = bool(pushed.get("signed"))
+
+
 def check_client(ctx: CheckContext, req: dict[str, Any]) -> None:
     try:
         client_id = _single(ctx, "client_id")
@@ -120,15 +167,43 @@ def check_client(ctx: CheckContext, req: dict[str, Any]) -> None:
     req["client_id"] = client.client_id
 
 
+def check_signed_request(ctx: CheckContext, req: dict[str, Any]) -> None:
+    """RFC 9101: a signed request object (``request``, by value). Its parameters, and only
+    they, make the request (6.3), the redirect URI included; the ``client_id`` outside must be
+    the object's (5). A failure is returned to the redirect URI given outside when that one is
+    registered (:func:`check_request_object`), otherwise shown as a page."""
+    assert ctx.client is not None
+    values = ctx.params.get("request")
+    if not values or ctx.open_request_object is None:
+        return
+    if len(values) > 1:
+        ctx.deferred = InvalidRequestError("Parameter 'request' is repeated.")
+        return
+    try:
+        params = ctx.open_request_object(ctx.client, values[0])
+    except OAuth2Error as error:
+        ctx.deferred = error
+        return
+    params["client_id"] = [ctx.client.client_id]
+    ctx.params = params
+    ctx.signed = True
+
+
 def check_redirect_uri(ctx: CheckContext, req: dict[str, Any]) -> None:
     """Exact match against the registered URIs (RFC 9700 section 2.1); required for OIDC."""
     assert ctx.client is not None
+    # A request object that failed: its error when the redirect URI outside it is trusted.
+    error, key = (
+        ("invalid_request", "redirect_uri")
+        if ctx.deferred is None
+        else (ctx.deferred.error, "request_object")
+    )
     try:
         redirect_uri = _single(ctx, "redirect_uri")
     except InvalidRequestError:
-        raise UntrustedRedirectError("invalid_request", "redirect_uri") from None
+        raise UntrustedRedirectError(error, key) from None
     if not redirect_uri or not ctx.client.check_redirect_uri(redirect_uri):
-        raise UntrustedRedirectError("invalid_request", "redirect_uri")
+        raise UntrustedRedirectError(error, key)
     req["redirect_uri"] = redirect_uri
 
 
@@ -148,11 +223,38 @@ def check_state(ctx: CheckContext, req: dict[str, Any]) -> None:
 
 
 def check_request_object(ctx: CheckContext, req: dict[str, Any]) -> None:
-    """Request objects are not supported (OIDC Core 6.1, 6.2; discovery says so)."""
-    if "request" in ctx.params:
-        raise RequestNotSupportedError("The 'request' parameter is not supported.")
+    """How the request came: pushed (RFC 9126), as a signed request object (RFC 9101), or
+    as plain parameters; and whether the portal may send it so.
+
+    A request object that failed is ``invalid_request_object``; a ``request_uri`` that is not
+    one of /par's is refused (``invalid_request_uri``: requests by reference are not fetched),
+    and one cannot be pushed (RFC 9126 2.1). A portal that must push (its
+    ``require_pushed_authorization_requests``, IDP_REQUIRE_PAR or the ``fapi2`` profile) or
+    must sign (``require_signed_request_object``, RFC 9101 10.5) is refused otherwise."""
+    assert ctx.client is not None
+    if ctx.deferred is not None:
+        raise ctx.deferred
     if "request_uri" in ctx.params:
-        raise RequestURINotSupportedError("The 'request_uri' parameter is not supported.")
+        if ctx.pushing:
+            raise InvalidRequestError("'request_uri' cannot be pushed (RFC 9126 2.1).")
+        raise InvalidRequestURIError(
+            "Only a request_uri from the pushed authorization request endpoint is accepted."
+        )
+    if not ctx.pushed and not ctx.pushing:
+        if is_fapi2(ctx.client):
+            raise InvalidRequestError(
+                "The fapi2 profile requires a pushed authorization request (RFC 9126)."
+            )
+        if ctx.require_par or ctx.client.require_pushed_authorization_requests:
+            raise InvalidRequestError(
+                "This portal must push its authorization requests to the pushed "
+                "authorization request endpoint (RFC 9126)."
+            )
+    if ctx.client.require_signed_request_object and not ctx.signed:
+        raise InvalidRequestError(
+            "This portal must send its authorization requests as a signed request object "
+            "(RFC 9101)."
+        )
 
 
 def check_response_type(ctx: CheckContext, req: dict[str, Any]) -> None:
@@ -181,6 +283,8 @@ def check_scope(ctx: CheckContext, req: dict[str, Any]) -> None:
         for scope, names in claims_module.SCOPE_CLAIMS.items()
         if names and not permitted.intersection(names)
     }
+    # Portal scopes belong to the portal's own token (client credentials), never to a login.
+    barred |= set(claims_module.PORTAL_SCOPES)
     unknown = [
         s for s in scopes if s not in ctx.scopes_supported or s not in allowed or s in barred
     ]
@@ -199,6 +303,8 @@ def check_pkce(ctx: CheckContext, req: dict[str, Any]) -> None:
             raise InvalidRequestError("'code_challenge_method' without 'code_challenge'.")
         if ctx.client.public:
             raise InvalidRequestError("PKCE is required: send 'code_challenge' (S256).")
+        if is_fapi2(ctx.client):
+            raise InvalidRequestError("The fapi2 profile requires PKCE: send 'code_challenge'.")
         return
     # RFC 7636 4.3: the default method is "plain", which we refuse.
     if method != "S256":
@@ -276,6 +382,22 @@ def check_matters(ctx: CheckContext, req: dict[str, Any]) -> None:
     req["matters"] = codes
 
 
+def check_authorization_details(ctx: CheckContext, req: dict[str, Any]) -> None:
+    """RFC 9396 2 and 5: ``authorization_details`` of the type ``gov_matter``, for classes of
+    matters the portal serves; the classes also say what a company login is for (as the
+    ``matters`` parameter does, when it is not given)."""
+    assert ctx.client is not None
+    raw = ctx.params.get("authorization_details")
+    if raw and len(raw) > 1:
+        raise InvalidRequestError("Parameter 'authorization_details' is repeated.")
+    details = authorization_details.parse(
+        raw[0] if raw else None, ctx.client, req.get("scopes") or []
+    )
+    req["authorization_details"] = details
+    if details and not req.get("matters"):
+        req["matters"] = authorization_details.matter_classes(details)
+
+
 def check_acr_values(ctx: CheckContext, req: dict[str, Any]) -> None:
     req["acr_values"] = (_single(ctx, "acr_values") or "").split()
 
@@ -306,10 +428,24 @@ def check_hints_and_locales(ctx: CheckContext, req: dict[str, Any]) -> None:
     req["ui_locales"] = (_single(ctx, "ui_locales") or "").split()
 
 
+def check_dpop_jkt(ctx: CheckContext, req: dict[str, Any]) -> None:
+    """RFC 9449 10: ``dpop_jkt``, the RFC 7638 thumbprint of the key the code is bound to: the
+    code is redeemed only with a DPoP proof of that key. (At /par a DPoP proof sets it, 10.1:
+    ``idp.oauth.dpop.bind_pushed_request``.)"""
+    jkt = _single(ctx, "dpop_jkt")
+    if jkt is not None and not dpop.is_thumbprint(jkt):
+        raise InvalidRequestError(
+            "Invalid 'dpop_jkt': the base64url SHA-256 thumbprint of a JWK (RFC 7638)."
+        )
+    req["dpop_jkt"] = jkt
+
+
 # The order matters: nothing is redirected until the client and redirect URI are trusted, and
 # the response mode and state are known before the first redirected error.
 TRUST_CHECKS: tuple[Callable[[CheckContext, dict[str, Any]], None], ...] = (
+    check_pushed_request,
     check_client,
+    check_signed_request,
     check_redirect_uri,
 )
 CHECKS: tuple[Callable[[CheckContext, dict[str, Any]], None], ...] = (
@@ -324,9 +460,11 @@ CHECKS: tuple[Callable[[CheckContext, dict[str, Any]], None], ...] = (
     check_max_age,
     check_claims,
     check_matters,
+    check_authorization_details,
     check_acr_values,
     check_id_token_hint,
     check_hints_and_locales,
+    check_dpop_jkt,
 )
 
 
@@ -370,6 +508,9 @@ class Progress:
     consented_here: bool = False
     # Scope ``entity``: whom the person chose to act as ("self" or a company id).
     acting_as: str | None = None
+    # Scope ``materials``: the ids of the materials the person ticked on the consent page,
+    # released to the grant the code is issued for (``idp.identity.materials``).
+    released_materials: list[str] | None = None
 
 
 def required_level(request: AuthorizationRequest, client: Client) -> str | None:
@@ -434,9 +575,10 @@ def next_step(
     consent_needed: bool = True,
     required: str | None = None,
     reachable: str | None = None,
+    second_factor: str | None = None,
 ) -> str:
-    """``login``, ``agreement``, ``verify``, ``choose``, ``consent`` or ``issue``; raises the
-    OAuth error to return.
+    """``login``, ``second_factor``, ``agreement``, ``verify``, ``choose``, ``consent`` or
+    ``issue``; raises the OAuth error to return.
 
     Agreement acceptance is part of login: an account that has not accepted the current
     material version of its agreement (``agreement="accept"``) does not get back to the portal
@@ -455,6 +597,12 @@ def next_step(
             raise LoginRequiredError("The person is not logged in.")
         return "login"
     assert account is not None and session is not None
+    # A second factor right after the first: the person has one and the session lacks it
+    # (``ask``), or the portal requires one and the person has none (``enrol``: told so).
+    if second_factor is not None:
+        if "none" in request.prompt:
+            raise InteractionRequiredError("The person must use a second factor.")
+        return "second_factor"
     below = not levels.at_least(account.verification_level, required)
     if below and not levels.at_least(reachable, required):
         raise UnmetAuthenticationRequirementsError(

@@ -27,6 +27,7 @@ from idp.models import AuditEvent, Client, LogoutDelivery
 from idp.models.base import Database, utcnow
 from idp.oauth.keys import KeyRing
 from idp.oauth.logout import logout_token
+from idp.observability import logs, metrics
 
 log = logging.getLogger(__name__)
 
@@ -203,6 +204,9 @@ class BackchannelDispatcher:
                 response = self._http().post(
                     delivery.uri,
                     data={"logout_token": token},
+                    # The request that ended the session, else the delivery (the dispatcher's
+                    # threads serve no request): what the portal's logs can be matched with.
+                    headers=logs.outbound_headers() or {logs.HEADER: str(delivery.id)},
                     timeout=self.timeout,
                     allow_redirects=False,
                 )
@@ -236,6 +240,7 @@ class BackchannelDispatcher:
                 row.next_attempt_at = min(now + timedelta(seconds=wait), row.give_up_at)
         if error is not None:
             log.info("back-channel logout to %s failed: %s", delivery.client_id, error)
+        metrics.count_backchannel("delivered" if error is None else "failed")
         return 1 if error is None else 0
 
     # -- the background thread -------------------------------------------------------------

@@ -13,6 +13,7 @@ from typing import Any, Protocol
 from idp.identity.documents import mask_id_number
 from idp.identity.people import Profile
 from idp.models import Account, Grant, Verification
+from idp.models import client as client_model
 from idp.oauth.errors import InvalidRequestError, printable
 from idp.oauth.subjects import Subjects
 
@@ -31,14 +32,24 @@ SCOPE_CLAIMS: dict[str, tuple[str, ...]] = {
     "phone": ("phone_number", "phone_number_verified"),
     "realname": ("id_number_masked",),
     "id_number": ("id_number",),
+    # The person's default delivery address (OIDC Core 5.1.1; issue 12, item 4: agreement
+    # clause 4(6)), from ``idp.identity.addresses``.
+    "address": ("address",),
 }
 # Scopes that release no claims but grant something else: ``entity`` offers to act for a
-# company, whose login then carries the company claims below.
-OTHER_SCOPES = ("offline_access", "entity")
+# company, whose login then carries the company claims below. ``materials`` asks for the
+# person's materials: they choose the items on the consent page, and the portal fetches each
+# once through ``/api/materials`` (idp.oauth.materials_api; docs/user-space.md).
+MATERIALS_SCOPE = "materials"
+OTHER_SCOPES = ("offline_access", "entity", MATERIALS_SCOPE)
+# Scopes of a portal's own access token (client credentials, RFC 6749 4.4), never of a login:
+# reporting matters and sending messages to people who logged in to the portal (issue 12,
+# docs/user-space.md). ``/authorize`` refuses them.
+PORTAL_SCOPES = client_model.PORTAL_SCOPES
 # The claims of a company login (legal-person issue): which company, who acts, what they may do.
 COMPANY_CLAIMS = ("entity", "act", "delegation")
 DELEGATION_MEMBERS = ("role", "grade", "matters", "regions", "expires_at")
-SCOPES_SUPPORTED = (*SCOPE_CLAIMS, *OTHER_SCOPES)
+SCOPES_SUPPORTED = (*SCOPE_CLAIMS, *OTHER_SCOPES, *PORTAL_SCOPES)
 # Claims about the authentication event, always allowed in the ID token.
 PROTOCOL_CLAIMS = ("iss", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "azp", "sid")
 USER_CLAIMS = tuple(dict.fromkeys(c for claims in SCOPE_CLAIMS.values() for c in claims))
@@ -134,6 +145,13 @@ class ClaimSource(Protocol):
     def registry_evidence(self, account: Account) -> Verification | None: ...
 
 
+class AddressSource(Protocol):
+    """Where the ``address`` claim comes from (``idp.identity.addresses.Addresses``): the
+    default delivery address, or None."""
+
+    def address_claim(self, account: Account) -> dict[str, str] | None: ...
+
+
 def account_claims(account: Account, profile: Profile | None) -> dict[str, Any]:
     """Every user claim this account can provide, by name (personal ones only with a profile)."""
     values: dict[str, Any] = {
@@ -184,7 +202,14 @@ def claim_names_for(scopes: Iterable[str], requested: dict[str, Any] | None) -> 
 class ClaimReleaser:
     """Builds the user claims of ID tokens, userinfo and introspection answers."""
 
-    def __init__(self, source: ClaimSource, trust_framework: str, subjects: Subjects) -> None:
+    def __init__(
+        self,
+        source: ClaimSource,
+        trust_framework: str,
+        subjects: Subjects,
+        addresses: AddressSource | None = None,
+    ) -> None:
+        self.addresses = addresses
         self.source = source
         self.trust_framework = trust_framework
         self.subjects = subjects
@@ -211,6 +236,9 @@ class ClaimReleaser:
         wants_personal = PERSONAL_CLAIMS.intersection(names) or inner
         profile = self.source.profile(account) if wants_personal else None
         available = account_claims(account, profile)
+        if "address" in names and self.addresses is not None:
+            # Read only when the address goes out (one SELECT of the default address).
+            available["address"] = self.addresses.address_claim(account)
         released: dict[str, Any] = {}
         for name in names:
             value = available.get(name)

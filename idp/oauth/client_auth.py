@@ -38,6 +38,7 @@ class PrivateKeyJWT(JWTBearerClientAssertion):
         token_endpoint: str,
         redis_client: redis.Redis,
         public_only: bool = True,
+        keys: PortalKeys | None = None,
     ) -> None:
         super().__init__(validate_jti=True, leeway=60)
         self.issuer = issuer
@@ -45,11 +46,12 @@ class PrivateKeyJWT(JWTBearerClientAssertion):
         self.redis = redis_client
         # Production fetches jwks_uri only from public addresses (as registration does).
         self.public_only = public_only
-        self._remote: dict[str, tuple[float, KeySet]] = {}
+        self.keys = keys or PortalKeys(public_only=public_only)
 
     def get_audiences(self) -> list[str]:
-        # The token endpoint URL (RFC 7523 3) or the issuer (OIDC Core 9, RFC 7523bis).
-        return [self.token_endpoint, self.issuer]
+        # The token endpoint URL (RFC 7523 3) or the issuer (OIDC Core 9, RFC 7523bis); at the
+        # pushed authorization request endpoint also its URL (RFC 9126 2).
+        return [self.token_endpoint, self.issuer, f"{self.issuer}/par"]
 
     def process_assertion_claims(self, assertion: str, resolve_key: Any) -> Any:
         """Authlib's check, with the advertised algorithms (joserfc's defaults omit PS256)."""
@@ -66,6 +68,20 @@ class PrivateKeyJWT(JWTBearerClientAssertion):
         return bool(self.redis.set(key, "1", nx=True, ex=max(60, min(expires, 3600))))
 
     def resolve_client_public_key(self, client: Client) -> KeySet:
+        return self.keys.resolve(client)
+
+
+class PortalKeys:
+    """A portal's public keys: its registered ``jwks``, or its ``jwks_uri`` fetched through the
+    guarded fetch and cached a few minutes. Shared by ``private_key_jwt`` and signed request
+    objects (``idp.oauth.request_objects``)."""
+
+    def __init__(self, *, public_only: bool = True) -> None:
+        self.public_only = public_only
+        self._remote: dict[str, tuple[float, KeySet]] = {}
+
+    def resolve(self, client: Client) -> KeySet:
+        """Raises ``InvalidClientError`` when the ``jwks_uri`` cannot be fetched."""
         if client.jwks:
             return KeySet.import_key_set(cast(Any, client.jwks))
         if client.jwks_uri:

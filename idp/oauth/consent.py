@@ -10,6 +10,8 @@
   withdrawable like a given one (PIPL article 15). An implied consent counts only while the
   portal is trusted: once the flag is off, the next login asks.
 - After a withdrawal the portal asks again at the next login, trusted or not.
+- A login asking for the scope ``materials`` always shows the page, trusted portal or not: the
+  person picks the materials for this login there (none is fine), and nothing is remembered.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 
 from idp.models import Consent
+from idp.oauth.claims import MATERIALS_SCOPE
 
 
 @dataclass(frozen=True)
@@ -46,7 +49,7 @@ class ClaimRequest:
 def needs_page(
     request: ClaimRequest, consent: Consent | None, *, trusted: bool, forced: bool
 ) -> bool:
-    if forced:
+    if forced or MATERIALS_SCOPE in request.scopes:
         return True
     if consent is not None and consent.implied and not trusted:
         consent = None  # the implication ended with the trust

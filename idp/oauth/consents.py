@@ -26,6 +26,7 @@ from idp.oauth import claims as claims_module
 from idp.oauth.authorize import AuthorizationRequest
 from idp.oauth.consent import ClaimRequest
 from idp.oauth.tokens import TokenService
+from idp.observability import metrics
 
 
 class Consents:
@@ -66,6 +67,7 @@ class Consents:
             consent.claims_asked = sorted(set(consent.claims_asked) | set(request.all_claims))
             kept = set(consent.sensitive_claims) - set(request.sensitive)
             consent.sensitive_claims = sorted(kept | ticked)
+        metrics.count_consent("given")
 
     def imply(self, account_id: str, client_id: str, request: ClaimRequest) -> None:
         """Record what a trusted portal receives without the consent page (PIPL article 15:
@@ -128,6 +130,7 @@ class Consents:
             client_id=client_id,
             details={"implied": implied},
         )
+        metrics.count_consent("withdrawn")
         return True
 
     def of_account(self, account_id: str) -> list[Consent]:

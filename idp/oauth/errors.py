@@ -19,6 +19,8 @@ from authlib.oauth2.rfc6749.errors import (
 from authlib.oidc.core.errors import (
     ConsentRequiredError,
     InteractionRequiredError,
+    InvalidRequestObjectError,
+    InvalidRequestURIError,
     LoginRequiredError,
     RequestNotSupportedError,
     RequestURINotSupportedError,
@@ -33,6 +35,8 @@ __all__ = [
     "InvalidClientError",
     "InvalidGrantError",
     "InvalidRequestError",
+    "InvalidRequestObjectError",
+    "InvalidRequestURIError",
     "InvalidScopeError",
     "LoginRequiredError",
     "OAuth2Error",

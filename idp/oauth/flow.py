@@ -10,6 +10,7 @@ through :meth:`AuthorizationFlow.proceed`, which decides the next step or issues
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -17,12 +18,14 @@ from idp.identity import levels
 from idp.identity.agreements import Agreements
 from idp.identity.audit import Audit
 from idp.identity.entities import Option
+from idp.identity.factors import SecondFactors
 from idp.identity.people import People
-from idp.models import Account, Client
-from idp.oauth import authorize, responses
+from idp.models import Account, Client, Grant, PortalSubject
+from idp.oauth import authorization_details, authorize, responses
 from idp.oauth import claims as claims_module
 from idp.oauth import consent as consent_policy
 from idp.oauth.authorize import AuthorizationRequest, Progress
+from idp.oauth.claims import MATERIALS_SCOPE
 from idp.oauth.codes import AuthorizationCodes
 from idp.oauth.company_logins import CompanyLogins, required_matters
 from idp.oauth.consents import Consents
@@ -50,6 +53,20 @@ def login_acr(request: AuthorizationRequest, account: Account) -> str:
     return max(met)[1] if met else account.acr
 
 
+def granted_details(
+    request: AuthorizationRequest, acting: Option | None
+) -> list[dict[str, Any]] | None:
+    """RFC 9396: the details granted in this login, narrowed to the handler's grant when the
+    person acts for a company (``idp.oauth.authorization_details.narrow``; raises
+    ``invalid_authorization_details``)."""
+    company = acting if acting is not None and acting.delegation is not None else None
+    return authorization_details.narrow(
+        request.authorization_details,
+        scope=company.delegation.scope if company and company.delegation else None,
+        uscc=company.entity.uscc if company else None,
+    )
+
+
 class AuthorizationFlow:
     def __init__(
         self,
@@ -68,6 +85,12 @@ class AuthorizationFlow:
         codes: AuthorizationCodes,
         interactions: InteractionStore,
         audit: Audit,
+        release_materials: Callable[[Grant, list[str]], int] | None = None,
+        factors: SecondFactors | None = None,
+        take_pushed: Callable[[str], dict[str, Any] | None] | None = None,
+        open_request_object: Callable[[Client, str], dict[str, list[str]]] | None = None,
+        require_par: bool = False,
+        jarm_lifetime: int = 60,
     ) -> None:
         self.issuer = issuer
         self._scopes_supported = scopes_supported
@@ -83,28 +106,74 @@ class AuthorizationFlow:
         self._codes = codes
         self._interactions = interactions
         self._audit = audit
+        # The materials the person ticked on the consent page, released to the new grant
+        # (``idp.identity.materials.Materials.release``).
+        self._release_materials = release_materials
+        # People's second factors (``idp.identity.factors``): the ``second_factor`` step.
+        self._factors = factors
+        # FAPI 2.0 (docs/portals.md): pushed requests (RFC 9126), request objects (RFC 9101),
+        # IDP_REQUIRE_PAR, and the lifetime of signed responses (JARM).
+        self._take_pushed = take_pushed
+        self._open_request_object = open_request_object
+        self._require_par = require_par
+        self._jarm_lifetime = jarm_lifetime
 
     # -- the authorization endpoint ----------------------------------------------------------
-    def validate(self, params: dict[str, list[str]]) -> AuthorizationRequest:
-        """Raises UntrustedRedirectError (show a page) or RedirectableError (tell the portal)."""
-        ctx = authorize.CheckContext(
+    def _context(self, params: dict[str, list[str]], pushing: bool) -> authorize.CheckContext:
+        return authorize.CheckContext(
             params=params,
             find_client=self._portals.find,
             verify_own_jwt=lambda token: self._keys.verify(token)[1],
             issuer=self.issuer,
             scopes_supported=self._scopes_supported,
+            take_pushed=self._take_pushed,
+            require_par=self._require_par,
+            pushing=pushing,
+            open_request_object=self._open_request_object,
         )
-        return authorize.validate(ctx)
+
+    def validate(self, params: dict[str, list[str]]) -> AuthorizationRequest:
+        """Raises UntrustedRedirectError (show a page) or RedirectableError (tell the portal)."""
+        return authorize.validate(self._context(params, pushing=False))
+
+    def validate_push(self, params: dict[str, list[str]]) -> dict[str, list[str]]:
+        """A pushed authorization request (RFC 9126 2.1) checked as /authorize would check it;
+        the parameters to keep (a request object's, once verified). Raises
+        UntrustedRedirectError or the OAuth error (answered as JSON, RFC 9126 2.3)."""
+        ctx = self._context(params, pushing=True)
+        try:
+            authorize.validate(ctx)
+        except authorize.RedirectableError as error:
+            raise error.error from None
+        return ctx.params
 
     def error_response(
         self, request_data: dict[str, Any], error: OAuth2Error
     ) -> AuthorizationResponse:
-        return responses.error(
-            request_data["redirect_uri"],
-            request_data.get("response_mode", "query"),
-            error,
-            request_data.get("state"),
+        return self._secured(
+            responses.error(
+                request_data["redirect_uri"],
+                request_data.get("response_mode", "query"),
+                error,
+                request_data.get("state"),
+                self.issuer,
+            ),
+            request_data["client_id"],
+        )
+
+    def _secured(self, response: AuthorizationResponse, client_id: str) -> AuthorizationResponse:
+        """JARM: a JWT response mode's response signed with the portal's
+        ``authorization_signed_response_alg`` (RS256 by default)."""
+        if response.response_mode not in responses.JWT_RESPONSE_MODES:
+            return response
+        client = self._portals.find(client_id)
+        alg = (client.authorization_signed_response_alg if client else None) or "RS256"
+        return responses.secured(
+            response,
+            client_id,
             self.issuer,
+            lambda claims: self._keys.sign(claims, alg),
+            self._jarm_lifetime,
         )
 
     def authorize(
@@ -140,10 +209,12 @@ class AuthorizationFlow:
                     claim_request,
                     consent,
                     trusted=client.trusted,
-                    forced="consent" in request.prompt,
+                    # RFC 9396: details are asked for one transaction; each is consented to.
+                    forced="consent" in request.prompt or bool(request.authorization_details),
                 ),
                 required=authorize.required_level(request, client),
                 reachable=self._people.reachable(account) if account else None,
+                second_factor=self._second_factor(account, session, client),
             )
         except OAuth2Error as error:
             return self.error_response(request.to_dict(), error)
@@ -162,7 +233,28 @@ class AuthorizationFlow:
         if consent_policy.implication_needed(claim_request, consent, trusted=client.trusted):
             self._consents.imply(account.id, client.client_id, claim_request)
         released = consent_policy.released_claims(claim_request, consent)
-        return self._issue_code(request, session_id, session, account, client, released, acting)
+        materials = progress.released_materials if MATERIALS_SCOPE in request.scopes else None
+        try:
+            details = granted_details(request, acting)
+        except OAuth2Error as error:
+            return self.error_response(request.to_dict(), error)
+        return self._issue_code(
+            request, session_id, session, account, client, released, acting, materials, details
+        )
+
+    def _second_factor(
+        self, account: Account | None, session: LoginSession | None, client: Client
+    ) -> str | None:
+        """``ask`` when the person has a second factor the session has not seen (once enrolled,
+        it is used at every login; and as a step-up of an older session), ``enrol`` when the
+        portal requires one (``require_mfa``) and the person has none, else None."""
+        if self._factors is None or account is None or session is None:
+            return None
+        if self._factors.satisfied(session.amr):
+            return None
+        if self._factors.enrolled(account):
+            return "ask"
+        return "enrol" if client.require_mfa else None
 
     def proceed(
         self, interaction: Interaction, session_id: str | None
@@ -207,6 +299,8 @@ class AuthorizationFlow:
         client: Client,
         released_claims: list[str],
         acting: Option | None = None,
+        materials: list[str] | None = None,
+        details: list[dict[str, Any]] | None = None,
     ) -> AuthorizationResponse:
         company: dict[str, Any] = {}
         if acting is not None and acting.delegation is not None:
@@ -221,6 +315,22 @@ class AuthorizationFlow:
                 "delegation": snapshot,
             }
         acr = login_acr(request, account)
+        # The sub(s) this portal sees: the evidence of a login for the portal API (issue 12).
+        seen_as = [
+            PortalSubject(
+                client_id=client.client_id,
+                subject=self._subjects.for_client(client, account.subject),
+                account_id=account.id,
+            )
+        ]
+        if acting is not None and acting.delegation is not None:
+            seen_as.append(
+                PortalSubject(
+                    client_id=client.client_id,
+                    subject=self._subjects.for_client(client, acting.entity.subject),
+                    entity_id=acting.entity.id,
+                )
+            )
         grant = self._tokens.create_grant(
             account=account,
             client=client,
@@ -231,8 +341,12 @@ class AuthorizationFlow:
             auth_time=session.auth_time,
             acr=acr,
             amr=session.amr,
+            seen_as=seen_as,
+            authorization_details=details,
             **company,
         )
+        if materials and self._release_materials is not None:
+            self._release_materials(grant, materials)
         if company:
             self._audit(
                 "company_login",
@@ -251,12 +365,16 @@ class AuthorizationFlow:
                 "nonce": request.nonce,
                 "code_challenge": request.code_challenge,
                 "code_challenge_method": request.code_challenge_method,
+                "dpop_jkt": request.dpop_jkt,
                 "auth_time": session.auth_time,
                 "acr": acr,
                 "amr": session.amr,
             }
         )
         self._sso.add_client(session_id, session, client.client_id)
-        return responses.success(
-            request.redirect_uri, request.response_mode, code, request.state, self.issuer
+        return self._secured(
+            responses.success(
+                request.redirect_uri, request.response_mode, code, request.state, self.issuer
+            ),
+            client.client_id,
         )

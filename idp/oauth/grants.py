@@ -20,9 +20,12 @@ from authlib.oauth2.rfc7636 import CodeChallenge
 
 from idp.identity.audit import Audit
 from idp.models import Account, Grant
+from idp.oauth.dpop import InvalidDPoPProofError, Proof
 from idp.oauth.errors import InvalidGrantError
+from idp.oauth.fapi import is_fapi2
 from idp.oauth.id_token import IdTokenFactory
 from idp.oauth.tokens import IssuedToken, TokenService
+from idp.observability import metrics
 
 # Takes a reused code: ``(payload, None)`` the first time, ``(None, grant_id)`` afterwards.
 ConsumeCode = Callable[[str], tuple[dict[str, Any] | None, str | None]]
@@ -46,6 +49,8 @@ class AuthorizationCode:
     auth_time: int
     acr: str | None
     amr: list[str]
+    # RFC 9449 10: the DPoP key the code is bound to (``dpop_jkt`` at /authorize or /par).
+    dpop_jkt: str | None = None
 
     def get_redirect_uri(self) -> str:
         return self.redirect_uri
@@ -186,10 +191,43 @@ class OpenIDTokenExtension:
         self._released(stored, "id_token", released)
 
 
+def dpop_binding(token: dict[str, Any], request: Any) -> str | None:
+    """The DPoP key the new tokens are bound to (RFC 9449 5), after the rules that a code
+    bound with ``dpop_jkt`` is redeemed with that key (section 10), that a public portal's
+    bound refresh token is used with its key (section 5), and that a portal registered with
+    ``dpop_bound_access_tokens`` sends a proof (section 5.2). A bound token is of type DPoP."""
+    proof: Proof | None = request.dpop_proof
+    code: AuthorizationCode | None = request.authorization_code
+    if code is not None and code.dpop_jkt:
+        if proof is None:
+            raise InvalidGrantError("The code is bound to a DPoP key (dpop_jkt): send a proof.")
+        if proof.jkt != code.dpop_jkt:
+            raise InvalidGrantError("The DPoP proof's key does not match the code's dpop_jkt.")
+    refresh: IssuedToken | None = request.refresh_token
+    if refresh is not None and refresh.jkt and request.client.public:
+        if proof is None or proof.jkt != refresh.jkt:
+            raise InvalidGrantError(
+                "The refresh token is bound to a DPoP key: send a proof signed with it."
+            )
+    if proof is None:
+        # FAPI 2.0 Security Profile 5.3.2.2: sender-constrained tokens, and DPoP is the one
+        # way this provider offers.
+        if request.client.dpop_bound_access_tokens or is_fapi2(request.client):
+            raise InvalidDPoPProofError(
+                "This portal must send a DPoP proof with every token request "
+                "(dpop_bound_access_tokens)."
+            )
+        return None
+    token["token_type"] = "DPoP"
+    return proof.jkt
+
+
 def save_token(tokens: TokenService, token: dict[str, Any], request: Any) -> None:
     """Authlib's ``save_token``: store under the grant; rotation is atomic with it."""
     grant: Grant = request.grant
     replaces = request.refresh_token.row if request.refresh_token is not None else None
-    if not tokens.save(token, grant, replaces=replaces):
+    jkt = dpop_binding(token, request)
+    if not tokens.save(token, grant, replaces=replaces, jkt=jkt):
         tokens.revoke_grant(grant.id, "refresh_token_reuse")
         raise InvalidGrantError("The refresh token was already used.")
+    metrics.count_token(str(request.payload.grant_type), grant.client_id)

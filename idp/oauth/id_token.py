@@ -9,17 +9,25 @@ from authlib.oidc.core.grants.util import create_half_hash
 
 from idp.models import Grant
 from idp.oauth import claims as claims_module
+from idp.oauth.encryption import ResponseEncryption
 from idp.oauth.keys import KeyRing
 
 
 class IdTokenFactory:
     def __init__(
-        self, keys: KeyRing, issuer: str, ttl: int, claims: claims_module.ClaimReleaser
+        self,
+        keys: KeyRing,
+        issuer: str,
+        ttl: int,
+        claims: claims_module.ClaimReleaser,
+        encryption: ResponseEncryption | None = None,
     ) -> None:
         self.keys = keys
         self.issuer = issuer
         self.ttl = ttl
         self.claims = claims
+        # OIDC Core 10.2: signed, then encrypted for a portal that registered an algorithm.
+        self.encryption = encryption
 
     def create(
         self,
@@ -58,4 +66,7 @@ class IdTokenFactory:
         requested = (grant.claims or {}).get("id_token")
         released = self.claims.for_grant(grant, scopes, requested)
         payload.update(released)
-        return self.keys.sign(payload, alg), sorted(released)
+        signed = self.keys.sign(payload, alg)
+        if self.encryption is not None:
+            signed = self.encryption.id_token(client, signed)
+        return signed, sorted(released)

@@ -46,7 +46,11 @@ class IntrospectionEndpoint(_IntrospectionEndpoint):
             "active": True,
             "scope": token.get_scope(),
             "client_id": grant.client_id,
-            "token_type": "Bearer" if token.kind == "access_token" else "refresh_token",
+            "token_type": (
+                ("DPoP" if token.jkt else "Bearer")
+                if token.kind == "access_token"
+                else "refresh_token"
+            ),
             "exp": int(token.expires_at.timestamp()),
             "iat": int(token.row.issued_at.timestamp()),
             "sub": self.subjects.for_client(grant.client, grant.account.subject),
@@ -56,6 +60,18 @@ class IntrospectionEndpoint(_IntrospectionEndpoint):
             "acr": grant.acr,
             "sid": grant.sid,
         }
+        # RFC 9449 6.2: the key a DPoP-bound token is bound to (a refresh token only when it
+        # is bound: a public portal's, RFC 9449 5).
+        if token.jkt and (token.kind == "access_token" or grant.client.public):
+            answer["cnf"] = {"jkt": token.jkt}
+        # RFC 9396 9.1: the details the token carries; RFC 8693 4.1: who acts (a token made
+        # by token exchange: client_id is the portal that asked for it, aud the target).
+        details = token.row.authorization_details if token.kind == "access_token" else None
+        if details or grant.authorization_details:
+            answer["authorization_details"] = details or grant.authorization_details
+        if grant.act:
+            answer["act"] = grant.act
+            answer["client_id"] = grant.act.get("sub", grant.client_id)
         if grant.entity is not None and grant.delegation is not None:
             company = self.claims.company_claims(grant, token.get_scope().split())
             answer.update(company)

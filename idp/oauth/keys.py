@@ -34,7 +34,10 @@ from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import ECKey, KeySet, RSAKey
 
-SUPPORTED_ALGORITHMS = ("RS256", "ES256")
+# One key of its own per algorithm, rotated alike: RS256 and PS256 (RSA 2048, RFC 7518 3.3 and
+# 3.5; the FAPI 2.0 profile signs with PS256 or ES256), ES256 (EC P-256).
+SUPPORTED_ALGORITHMS = ("RS256", "ES256", "PS256")
+RSA_ALGORITHMS = ("RS256", "PS256")
 DEFAULT_ALGORITHM = "RS256"
 
 
@@ -57,7 +60,7 @@ class StoredKey:
 
 def _generate(alg: str) -> dict[str, Any]:
     key: RSAKey | ECKey
-    if alg == "RS256":
+    if alg in RSA_ALGORITHMS:
         key = RSAKey.generate_key(2048, private=True)
     elif alg == "ES256":
         key = ECKey.generate_key("P-256", private=True)
@@ -203,7 +206,7 @@ class KeyRing:
         signing = {}
         for key in keys:
             if key.status == "active":
-                imported = (RSAKey if key.alg == "RS256" else ECKey).import_key(key.jwk)
+                imported = (RSAKey if key.alg in RSA_ALGORITHMS else ECKey).import_key(key.jwk)
                 signing[key.alg] = (key.kid, imported)
         self._keys = keys
         self._signing = signing

@@ -13,7 +13,8 @@ The metadata goes through the same validation as the console and the admin API
 Registration 2: ``client_name`` (with ``client_name#en`` and ``client_name#zh-CN`` language
 variants), ``scope`` as a space-separated string. Metadata we do not understand is ignored
 (RFC 7591 2). What only an administrator may decide (``trusted``,
-``allowed_sensitive_claims``, ``status``) is refused with ``invalid_client_metadata``.
+``allowed_sensitive_claims``, ``status``, ``require_mfa``) is refused with
+``invalid_client_metadata``.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from typing import Any
 from idp.errors import IdpError
 from idp.identity import levels
 from idp.models import Client, InitialAccessToken
-from idp.models.client import SECRET_AUTH_METHODS
+from idp.models.client import PORTAL_SCOPES, SECRET_AUTH_METHODS
 from idp.oauth.clients import (
     FIELDS,
     Actor,
@@ -48,19 +49,35 @@ SAME_NAMES = (
     "jwks",
     "jwks_uri",
     "id_token_signed_response_alg",
+    # OIDC Registration 2: encrypted ID tokens, signed or encrypted UserInfo (issue 18).
+    "id_token_encrypted_response_alg",
+    "id_token_encrypted_response_enc",
+    "userinfo_signed_response_alg",
+    "userinfo_encrypted_response_alg",
+    "userinfo_encrypted_response_enc",
     "subject_type",
     "sector_identifier_uri",
     "contacts",
+    # FAPI 2.0: RFC 9126 6, RFC 9101 10.5, OIDC Registration 2, OpenID JARM 3 (issue 18).
+    "require_pushed_authorization_requests",
+    "require_signed_request_object",
+    "request_object_signing_alg",
+    "authorization_signed_response_alg",
     # Extensions of this provider (docs/portals.md).
     "region",
     "matters",
     "minimum_verification_level",
+    "profile",  # "fapi2" (docs/portals.md, "FAPI 2.0")
 )
-ADMINISTRATOR_ONLY = ("trusted", "allowed_sensitive_claims", "status")
+# ``require_mfa`` too: a portal must not drop the second factor an administrator required.
+ADMINISTRATOR_ONLY = ("trusted", "allowed_sensitive_claims", "status", "require_mfa")
 # A portal may raise its minimum verification level itself, never lower or clear it (an
 # administrator may have set it: issue "real-name registration", item 6).
 RAISE_ONLY = "minimum_verification_level"
 GRANT_TYPES = ("authorization_code", "refresh_token")
+# A portal's own token (RFC 6749 4.4) for the portal scopes, which only an administrator grants
+# (docs/user-space.md): never asked for here, shown and kept as an administrator set them.
+PORTAL_GRANT = "client_credentials"
 RESPONSE_TYPES = ("code",)
 # Our field name -> the RFC 7591 name used in error descriptions.
 RFC_NAMES = {"name": "client_name", "name_en": "client_name#en", "scopes": "scope"}
@@ -146,7 +163,19 @@ def translate(body: Any) -> dict[str, Any]:
             errors.append(FieldError("scopes", "type", "must be a space-separated string"))
         else:
             data["scopes"] = scope.split()
-    for name, allowed in (("grant_types", GRANT_TYPES), ("response_types", RESPONSE_TYPES)):
+            asked = [s for s in data["scopes"] if s in PORTAL_SCOPES]
+            if asked:
+                errors.append(
+                    FieldError(
+                        "scopes",
+                        "administrator_only",
+                        f"{', '.join(asked)}: granted only by an administrator of the provider",
+                    )
+                )
+    for name, allowed in (
+        ("grant_types", (*GRANT_TYPES, PORTAL_GRANT)),
+        ("response_types", RESPONSE_TYPES),
+    ):
         values = body.get(name)
         if values is None:
             continue
@@ -185,10 +214,12 @@ def client_information(
             info[name] = value
     if client.backchannel_logout_uri:
         info["backchannel_logout_session_required"] = True  # we always send sid
-    info["scope"] = " ".join(metadata["scopes"])
+    info["scope"] = " ".join(s for s in metadata["scopes"] if s not in PORTAL_SCOPES)
     info["grant_types"] = (
         list(GRANT_TYPES) if "offline_access" in metadata["scopes"] else [GRANT_TYPES[0]]
     )
+    if client.check_grant_type(PORTAL_GRANT):
+        info["grant_types"].append(PORTAL_GRANT)
     info["response_types"] = list(RESPONSE_TYPES)
     return info
 
@@ -291,6 +322,10 @@ class DynamicRegistration:
         full.update(defaults())
         full.update(data)
         full.update({name: current[name] for name in ADMINISTRATOR_ONLY})
+        # The portal scopes an administrator granted stay (they are not in the body).
+        granted = [s for s in current["scopes"] if s in PORTAL_SCOPES]
+        if granted:
+            full["scopes"] = [*(full.get("scopes") or []), *granted]
         kept = current[RAISE_ONLY]
         if levels.rank(full.get(RAISE_ONLY)) < levels.rank(kept):
             full[RAISE_ONLY] = kept

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from authlib.oauth2.rfc6749 import OAuth2Payload, OAuth2Request
 
@@ -44,6 +45,8 @@ class ProtocolRequest(OAuth2Request):
         self._form_pairs = list(form)
         self._args_pairs = list(args)
         self.remote_addr = remote_addr
+        # The request's DPoP proof once an endpoint checked it (``idp.oauth.dpop``).
+        self.dpop_proof: Any = None
         # RFC 6749: the token, revocation and introspection endpoints read the body only.
         self.payload = PairsPayload(self._form_pairs if method == "POST" else self._args_pairs)
 

@@ -10,6 +10,8 @@ apply``, which prunes too; the evidence rules are ``idp.identity.evidence``).
   ``DELIVERIES_KEPT`` (OpenID Connect Back-Channel Logout 1.0: nothing is retried after that).
 - The audit rows and agreement acceptances of a cancelled account keep only networks of its
   addresses, and after ``IDP_EVIDENCE_RETENTION_DAYS`` neither addresses nor user agents.
+- A login in the person's login history goes after ``IDP_LOGIN_HISTORY_DAYS``
+  (``idp.identity.security``).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from sqlalchemy import CursorResult, Delete, and_, delete, exists, or_
 from sqlalchemy.orm import Session
 
 from idp.identity import evidence
-from idp.models import Grant, LogoutDelivery, Token
+from idp.models import Grant, LoginRecord, LogoutDelivery, Token
 from idp.models.base import Database, utcnow
 
 STALE_AFTER = timedelta(days=1)
@@ -37,6 +39,7 @@ class Pruned:
     tokens: int
     grants: int
     logout_deliveries: int
+    login_history: int = 0
 
 
 @dataclass(frozen=True)
@@ -48,7 +51,10 @@ class Applied:
 
 
 class Retention:
-    def __init__(self, db: Database, *, evidence_retention_days: int = 1095) -> None:
+    def __init__(
+        self, db: Database, *, evidence_retention_days: int = 1095, login_history_days: int = 180
+    ) -> None:
+        self._login_history = timedelta(days=login_history_days)
         self._db = db
         self._evidence_retention = timedelta(days=evidence_retention_days)
 
@@ -90,7 +96,13 @@ class Retention:
                     LogoutDelivery.created_at < now - DELIVERIES_KEPT,
                 ),
             )
-        return Pruned(tokens=tokens, grants=grants, logout_deliveries=deliveries)
+            logins = _deleted(
+                session,
+                delete(LoginRecord).where(LoginRecord.created_at < now - self._login_history),
+            )
+        return Pruned(
+            tokens=tokens, grants=grants, logout_deliveries=deliveries, login_history=logins
+        )
 
 
 def _deleted(session: Session, statement: Delete) -> int:

@@ -13,6 +13,7 @@ from authlib.oauth2.rfc7009 import RevocationEndpoint as _RevocationEndpoint
 from idp.identity.audit import Audit
 from idp.models import Client
 from idp.oauth.errors import UnsupportedTokenTypeError
+from idp.oauth.portal_tokens import PortalTokens, RevocablePortalToken
 from idp.oauth.tokens import IssuedToken, TokenService
 
 
@@ -21,6 +22,8 @@ class RevocationEndpoint(_RevocationEndpoint):
     # Set on a subclass when the server is built (``idp.oauth.endpoints``).
     tokens: TokenService
     audit: Audit
+    # A portal's own tokens (client credentials, ``idp.oauth.portal_tokens``).
+    portal_tokens: PortalTokens | None = None
 
     def check_params(self, request: Any, client: Client) -> None:
         """RFC 7009 section 2.2.1: an unknown hint is ``unsupported_token_type``, with 400."""
@@ -29,10 +32,20 @@ class RevocationEndpoint(_RevocationEndpoint):
             raise UnsupportedTokenTypeError()
         super().check_params(request, client)
 
-    def query_token(self, token_string: str, token_type_hint: str | None) -> IssuedToken | None:
-        return self.tokens.find(token_string, token_type_hint)
+    def query_token(
+        self, token_string: str, token_type_hint: str | None
+    ) -> IssuedToken | RevocablePortalToken | None:
+        found = self.tokens.find(token_string, token_type_hint)
+        if found is None and self.portal_tokens is not None and token_type_hint != "refresh_token":
+            return self.portal_tokens.revocable(token_string)
+        return found
 
-    def revoke_token(self, token: IssuedToken, request: Any) -> None:
+    def revoke_token(self, token: IssuedToken | RevocablePortalToken, request: Any) -> None:
+        if isinstance(token, RevocablePortalToken):
+            assert self.portal_tokens is not None
+            self.portal_tokens.revoke(token)
+            self.audit("token_revoked", client_id=token.client_id, details={"kind": token.kind})
+            return
         if token.kind == "refresh_token":
             self.tokens.revoke_grant(token.row.grant_id, "revoked_by_client")
         else:

@@ -29,6 +29,7 @@ from idp.identity.audit import Audit
 from idp.models import Account
 from idp.models.base import Database
 from idp.oauth.interaction import Interaction
+from idp.observability import metrics
 from idp.store.ratelimit import HourlyLimit
 from idp.store.scan import CONFIRMED, PENDING, REFUSED, ScanTicket, ScanTickets
 
@@ -163,6 +164,7 @@ class ScanLogin:
             client_id=ticket.client_id,
             ip_address=ticket.ip_address or None,
         )
+        metrics.count_login("scan", "success")
         return account
 
     # -- the phone -----------------------------------------------------------------------------
@@ -192,4 +194,6 @@ class ScanLogin:
             client_id=ticket.client_id,
             ip_address=ip_address,
         )
+        if not confirmed:
+            metrics.count_login("scan", "refused")
         return True

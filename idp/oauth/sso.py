@@ -19,14 +19,16 @@ RP-Initiated Logout 1.0 and Back-Channel Logout 1.0).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from idp.identity.audit import Audit
+from idp.identity.evidence import truncated
+from idp.identity.security import LoginHistory, login_method
 from idp.models import Account, Client, Grant
-from idp.models.base import Database
+from idp.models.base import Database, utcnow
 from idp.oauth.backchannel import BackchannelDispatcher
 from idp.oauth.subjects import Subjects
 from idp.oauth.tokens import TokenService
@@ -42,7 +44,12 @@ class SingleSignOn:
         backchannel: BackchannelDispatcher,
         subjects: Subjects,
         audit: Audit,
+        history: LoginHistory | None = None,
+        login_notice: Callable[..., object] | None = None,
     ) -> None:
+        # The provider's new-login message to the person (``Messages.notify``, issue 12).
+        self._login_notice = login_notice
+        self._history = history
         self._db = db
         self._sessions = sessions
         self._tokens = tokens
@@ -74,6 +81,13 @@ class SingleSignOn:
         """Remember that the session logged in to ``client_id`` (for single logout)."""
         self._sessions.add_client(session_id, session, client_id)
 
+    def add_methods(self, session_id: str | None, methods: list[str]) -> bool:
+        """A second factor proved in the session raises its ``amr`` (RFC 8176); False when the
+        session ended meanwhile."""
+        if not session_id:
+            return False
+        return self._sessions.add_methods(session_id, methods) is not None
+
     # -- starting ----------------------------------------------------------------------------
     def start(
         self,
@@ -84,19 +98,32 @@ class SingleSignOn:
         client_id: str | None,
         via: str | None,
         ip_address: str | None,
+        user_agent: str | None = None,
     ) -> str:
         """A new session for ``account`` (after a password, an SMS code or a registration);
-        the browser's previous session (``replacing``) ends like any logout. Returns the new
-        session id, for the SSO cookie."""
+        the browser's previous session (``replacing``) ends like any logout. The login goes
+        into the person's login history (one row). Returns the new session id, for the SSO
+        cookie."""
         if replacing:
             self.end(replacing, reason="new_login", ip_address=ip_address)
+        login_id = self._history.new_id() if self._history is not None else None
         session_id, _session = self._sessions.create(
             account_id=account.id,
             subject=account.subject,
             amr=amr,
             acr=account.acr,
             security_stamp=account.security_stamp,
+            login_id=login_id,
         )
+        if self._history is not None and login_id is not None:
+            self._history.record(
+                login_id,
+                account_id=account.id,
+                client_id=client_id,
+                method=login_method(amr, via),
+                ip_address=ip_address,
+                user_agent=user_agent,
+            )
         self._audit(
             "login",
             actor=account.id,
@@ -105,6 +132,16 @@ class SingleSignOn:
             ip_address=ip_address,
             details={"via": via} if via else {},
         )
+        if self._login_notice is not None:
+            # One INSERT: the person learns of every new login (security event, essential).
+            self._login_notice(
+                account.id,
+                time=utcnow().isoformat(timespec="seconds"),
+                portal=client_id,
+                via=via,
+                network=truncated(ip_address),
+                device=(user_agent or "")[:200] or None,
+            )
         return session_id
 
     # -- ending ------------------------------------------------------------------------------
@@ -125,6 +162,46 @@ class SingleSignOn:
             details={"reason": reason, "portals": len(session.clients)},
         )
         return session
+
+    def end_one_of(
+        self, account_id: str, sid: str, reason: str, ip_address: str | None = None
+    ) -> bool:
+        """The person ends one of their sessions (by its public ``sid``) as a logout does:
+        its grants stop and its portals hear through the back channel. False when the account
+        has no such live session."""
+        session = self._sessions.destroy_sid(account_id, sid)
+        if session is None:
+            return False
+        self._ended([session], reason)
+        self._audit(
+            "logout",
+            actor=account_id,
+            account_id=account_id,
+            ip_address=ip_address,
+            details={"reason": reason, "portals": len(session.clients)},
+        )
+        return True
+
+    def end_others(
+        self,
+        account_id: str,
+        keep_session_id: str | None,
+        reason: str,
+        ip_address: str | None = None,
+    ) -> int:
+        """End every session of the account but the browser's own (``keep_session_id``), as
+        logouts do; returns how many ended."""
+        ended = self._sessions.destroy_others(account_id, keep_session_id)
+        if ended:
+            self._ended(ended, reason)
+            self._audit(
+                "sessions_ended",
+                actor=account_id,
+                account_id=account_id,
+                ip_address=ip_address,
+                details={"reason": reason, "sessions": len(ended)},
+            )
+        return len(ended)
 
     def end_all_of(self, account_id: str, reason: str) -> int:
         """End every SSO session of an account as a logout does (an administrator's action);

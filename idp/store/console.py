@@ -26,19 +26,11 @@ from typing import Any
 import redis
 
 from idp.store.kv import digest
+from idp.store.totp import TotpSteps
+
+__all__ = ["ConsoleSession", "ConsoleSessions", "TotpSteps"]  # TotpSteps: idp.store.totp
 
 STAGES = ("enrol", "second_factor", "done")
-
-# KEYS: last step key. ARGV: step, ttl. 1 when the step is newer than any accepted, else 0.
-_CLAIM_STEP = """
-local last = tonumber(redis.call('GET', KEYS[1]) or '-1')
-local step = tonumber(ARGV[1])
-if step <= last then
-  return 0
-end
-redis.call('SET', KEYS[1], ARGV[1], 'EX', tonumber(ARGV[2]))
-return 1
-"""
 
 
 @dataclass
@@ -130,16 +122,3 @@ class ConsoleSessions:
             json.dumps(asdict(session), separators=(",", ":")),
             ex=self._ttl(session),
         )
-
-
-class TotpSteps:
-    """The replay guard of TOTP codes: a time step is accepted once per account, and never one
-    older than the last accepted (RFC 6238 section 5.2)."""
-
-    def __init__(self, client: redis.Redis) -> None:
-        self.client = client
-        self._claim = client.register_script(_CLAIM_STEP)
-
-    def claim(self, account_id: str, step: int, ttl: int) -> bool:
-        """Atomically take ``step``; False when it (or a later step) was already used."""
-        return bool(self._claim(keys=[f"idp:admin-totp-step:{account_id}"], args=[step, ttl]))

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import secrets
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 import redis
@@ -68,18 +68,15 @@ class ScanTicket:
 
     @classmethod
     def from_payload(cls, id_: str, data: dict[str, Any]) -> ScanTicket:
-        return cls(
-            id=id_,
-            interaction_id=data["interaction_id"],
-            binding=data["binding"],
-            client_id=data["client_id"],
-            client_name=data["client_name"],
-            ip_address=data["ip_address"],
-            user_agent=data["user_agent"],
-            created_at=int(data["created_at"]),
-            status=data["status"],
-            account_id=data.get("account_id") or "",
-        )
+        values = {name: data[name] for name in PAYLOAD_FIELDS if name in data}
+        return cls(id=id_, **{**values, "created_at": int(data["created_at"])})
+
+    def payload(self) -> dict[str, Any]:
+        """What Redis keeps (the id is the key's digest, not a field)."""
+        return {name: getattr(self, name) for name in PAYLOAD_FIELDS}
+
+
+PAYLOAD_FIELDS = tuple(field.name for field in fields(ScanTicket) if field.name != "id")
 
 
 class ScanTickets:
@@ -111,18 +108,7 @@ class ScanTickets:
             user_agent=user_agent,
             created_at=int(time.time()),
         )
-        payload = {
-            "interaction_id": interaction_id,
-            "binding": binding,
-            "client_id": client_id,
-            "client_name": client_name,
-            "ip_address": ip_address,
-            "user_agent": user_agent,
-            "created_at": ticket.created_at,
-            "status": PENDING,
-            "account_id": "",
-        }
-        self._store.put(ticket.id, payload, ttl=self.ttl)
+        self._store.put(ticket.id, ticket.payload(), ttl=self.ttl)
         return ticket
 
     def get(self, ticket_id: str) -> ScanTicket | None:

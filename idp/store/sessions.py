@@ -28,6 +28,8 @@ class LoginSession:
     security_stamp: int
     created_at: int
     clients: list[str] = field(default_factory=list)
+    # The login's row in the login history (idp.identity.security), shown on the sessions page.
+    login_id: str | None = None
 
 
 class SessionStore:
@@ -49,7 +51,14 @@ class SessionStore:
         return f"idp:account-sessions:{account_id}"
 
     def create(
-        self, *, account_id: str, subject: str, amr: list[str], acr: str, security_stamp: int
+        self,
+        *,
+        account_id: str,
+        subject: str,
+        amr: list[str],
+        acr: str,
+        security_stamp: int,
+        login_id: str | None = None,
     ) -> tuple[str, LoginSession]:
         """Start a new session under a fresh id (never reuse the id a browser brought)."""
         now = int(time.time())
@@ -63,6 +72,7 @@ class SessionStore:
             acr=acr,
             security_stamp=security_stamp,
             created_at=now,
+            login_id=login_id,
         )
         self._save(session_id, session)
         # Index by account, so suspension and cancellation can end every session of it.
@@ -120,6 +130,31 @@ class SessionStore:
                 except redis.WatchError:
                     continue
 
+    def add_methods(self, session_id: str, methods: list[str]) -> LoginSession | None:
+        """Add authentication methods (``amr`` values) proved later in the session (a second
+        factor, idp.identity.factors); atomic as ``add_client``. None when the session ended."""
+        key = self._key(session_id)
+        with self.client.pipeline(transaction=True) as pipe:
+            while True:
+                try:
+                    pipe.watch(key)
+                    raw = pipe.get(key)
+                    if not raw:
+                        return None
+                    current = LoginSession(**json.loads(raw))
+                    current.amr = [*current.amr, *(m for m in methods if m not in current.amr)]
+                    remaining = self.absolute_ttl - (int(time.time()) - current.created_at)
+                    pipe.multi()
+                    pipe.set(
+                        key,
+                        json.dumps(asdict(current), separators=(",", ":")),
+                        ex=max(1, min(self.idle_ttl, remaining)),
+                    )
+                    pipe.execute()
+                    return current
+                except redis.WatchError:
+                    continue
+
     def destroy(self, session_id: str) -> LoginSession | None:
         """End one session; returns what it was (for back-channel logout), if it still lived."""
         return self._destroy_digest(digest(session_id))
@@ -164,6 +199,45 @@ class SessionStore:
             if session is not None:
                 ended.append(session)
         self.client.delete(self._account_key(account_id))
+        return ended
+
+    def _live(self, account_id: str) -> list[tuple[str, LoginSession]]:
+        """(digest, session) of every live session of an account (two round trips)."""
+        members = [
+            m.decode() if isinstance(m, bytes) else str(m)
+            for m in self.client.smembers(self._account_key(account_id))
+        ]
+        if not members:
+            return []
+        now = int(time.time())
+        found = []
+        for member, raw in zip(
+            members, self.client.mget([self._key_for_digest(m) for m in members]), strict=True
+        ):
+            if raw:
+                session = LoginSession(**json.loads(raw))
+                if now - session.created_at < self.absolute_ttl:
+                    found.append((member, session))
+        return found
+
+    def destroy_sid(self, account_id: str, sid: str) -> LoginSession | None:
+        """End the session of ``account_id`` whose public ``sid`` this is (the person's "end
+        this session"); None when the account has no such live session."""
+        for member, session in self._live(account_id):
+            if secrets.compare_digest(session.sid, sid):
+                return self._destroy_digest(member)
+        return None
+
+    def destroy_others(self, account_id: str, keep_session_id: str | None) -> list[LoginSession]:
+        """End every session of the account but ``keep_session_id`` (the person's "end all
+        other sessions"); returns those that lived."""
+        keep = digest(keep_session_id) if keep_session_id else None
+        ended = []
+        for member, _session in self._live(account_id):
+            if member != keep:
+                session = self._destroy_digest(member)
+                if session is not None:
+                    ended.append(session)
         return ended
 
     def _save(self, session_id: str, session: LoginSession) -> None:

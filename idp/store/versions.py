@@ -27,7 +27,9 @@ from typing import Generic, TypeVar
 
 import redis
 
-PREFIX = "idp:cache-version:"
+# One hash tag for every area: the versions are read together in one MGET, which Redis Cluster
+# allows only for keys of one hash slot (docs/operations.md, "High availability").
+PREFIX = "idp:{cache-version}:"
 
 T = TypeVar("T")
 K = TypeVar("K", bound=Hashable)

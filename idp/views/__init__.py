@@ -20,6 +20,7 @@ def init_app(app: Flask, services: Services) -> None:
         interaction,
         introspection,
         logout,
+        par,
         revocation,
         scan,
         token,
@@ -28,6 +29,9 @@ def init_app(app: Flask, services: Services) -> None:
     )
 
     web.init_app(app, services)
+    from idp.views import replica
+
+    replica.init_app(app, services)  # read-your-writes with a database replica
 
     def published(path: str) -> tuple[bytes, str]:
         return services.keys.jwks_document() if path == "/jwks.json" else services.metadata_document
@@ -36,6 +40,16 @@ def init_app(app: Flask, services: Services) -> None:
         app.wsgi_app, published, hsts=services.config.secure_cookies
     )
     boundary.init_app(app)  # the first check of every request: hostile input (issue 17)
+    from idp.views import metrics as metrics_view
+
+    metrics_view.init_app(app, services)  # request counts and /metrics (docs/operations.md)
+    app.register_blueprint(metrics_view.bp)
+    from idp.views import observe
+
+    # The request id, the access log and Flask's spans, around everything (docs/operations.md).
+    observe.init_app(
+        app, app.extensions.get("idp.tracer_provider"), access_log=services.config.ACCESS_LOG
+    )
     # Every step of the engine has its page, and every page its step.
     if set(interaction.PAGES) != set(services.steps.steps):
         raise RuntimeError(
@@ -46,6 +60,7 @@ def init_app(app: Flask, services: Services) -> None:
         discovery,
         authorize,
         token,
+        par,  # pushed authorization requests (RFC 9126)
         userinfo,
         revocation,
         introspection,
@@ -68,7 +83,7 @@ def init_app(app: Flask, services: Services) -> None:
     for module in (admin_console, admin_accounts, admin_agreements, admin_audit):
         app.register_blueprint(module.bp)
     # Back-channel endpoints authenticate the client instead; /authorize may be POSTed by portals.
-    for module in (token, userinfo, revocation, introspection, authorize):
+    for module in (token, par, userinfo, revocation, introspection, authorize):
         web.csrf.exempt(module.bp)
 
     # Portals (docs/portals.md). Dynamic registration (RFC 7591/7592) and the admin JSON API
@@ -81,3 +96,15 @@ def init_app(app: Flask, services: Services) -> None:
     for module in (registration, admin_api):
         app.register_blueprint(module.bp)
         web.csrf.exempt(module.bp)
+
+    # The portals' materials API (docs/user-space.md, "Materials"): bearer tokens, no cookies.
+    from idp.views import materials_api
+
+    app.register_blueprint(materials_api.bp)
+    web.csrf.exempt(materials_api.bp)
+
+    # The portal API: matters and messages (docs/user-space.md), with the portal's own token.
+    from idp.views import portal_api
+
+    app.register_blueprint(portal_api.bp)
+    web.csrf.exempt(portal_api.bp)

@@ -28,6 +28,8 @@ def authorize() -> Response | tuple[str, int]:
         message = {
             "client": _("Unknown portal."),
             "redirect_uri": _("The return address is not registered for this portal."),
+            "request_uri": _("This login request has expired or was already used."),
+            "request_object": _("The portal's signed login request is not valid."),
         }[error.message_key]
         return error_page(400, _("Something is wrong with the request"), message, error.error)
     except RedirectableError as error:

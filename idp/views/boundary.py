@@ -6,9 +6,9 @@ the form or JSON body and the ``Authorization`` header with the rules of ``idp.v
 request that breaks one with the error of the endpoint it was sent to, before any lookup, so
 that nothing is read from or written to a store:
 
-- protocol (``/token``, ``/revoke``, ``/introspect``): RFC 6749 5.2 JSON, ``invalid_client``
-  for the client's credentials (401 with ``WWW-Authenticate: Basic`` for HTTP Basic), else
-  ``invalid_request``;
+- protocol (``/token``, ``/par``, ``/revoke``, ``/introspect``): RFC 6749 5.2 JSON,
+  ``invalid_client`` for the client's credentials (401 with ``WWW-Authenticate: Basic`` for
+  HTTP Basic), else ``invalid_request``;
 - UserInfo (``/userinfo``): RFC 6750 3.1, ``invalid_token`` (401) for the token, else
   ``invalid_request`` (400), with ``WWW-Authenticate: Bearer``;
 - dynamic registration (``/register-client``): RFC 7591 3.2.2 ``invalid_client_metadata`` for
@@ -42,8 +42,13 @@ from idp.views import limits
 from idp.views.limits import Refusal
 from idp.views.web import LANGUAGE_LABELS, LOCALES, problem
 
-PROTOCOL = ("/token", "/revoke", "/introspect")
+# /par (RFC 9126 2.3) authenticates and answers as the token endpoint does.
+PROTOCOL = ("/token", "/par", "/revoke", "/introspect")
 USERINFO = "/userinfo"
+# Bearer-token APIs answered like UserInfo (RFC 6750 3.1): the portals' materials API.
+BEARER_APIS = ("/api/materials",)
+# The portal API (matters and messages): RFC 9457 problem details, as the admin API's.
+PORTAL_API = ("/api/matters", "/api/messages")
 REGISTRATION = "/register-client"
 ADMIN_API = "/admin/api"
 BACK_CHANNEL = ("/.well-known/", "/jwks.json", "/healthz", "/readyz")
@@ -101,7 +106,27 @@ def _form_checked_by_view() -> bool:
     return bool(getattr(view, "checks_its_own_form", False))
 
 
+def larger_body(limit: Callable[[], int]) -> Callable[[View], View]:
+    """Mark a view that takes uploads (the materials pages): its request body may be up to
+    ``limit()`` bytes instead of ``MAX_CONTENT_LENGTH``, set before anything reads the body.
+    Every other view keeps the small limit."""
+
+    def mark(view: View) -> View:
+        view.body_limit = limit  # type: ignore[attr-defined]
+        return view
+
+    return mark
+
+
+def _apply_body_limit() -> None:
+    view = current_app.view_functions.get(request.endpoint or "")
+    limit = getattr(view, "body_limit", None)
+    if limit is not None:
+        request.max_content_length = limit()
+
+
 def guard() -> Response | tuple[str, int] | None:
+    _apply_body_limit()
     refused = first_refusal()
     if refused is None:
         return None
@@ -172,12 +197,14 @@ def answer(refused: Refusal) -> Response | tuple[str, int]:
     path = request.path
     if path.startswith(PROTOCOL):
         return _protocol(refused)
-    if path == USERINFO:
+    if path == USERINFO or path.startswith(BEARER_APIS):
         return _userinfo(refused)
     if path == REGISTRATION or path.startswith(REGISTRATION + "/"):
         return _registration(refused)
     if path == ADMIN_API or path.startswith(ADMIN_API + "/"):
         return _admin_api(refused)
+    if path.startswith(PORTAL_API):
+        return _portal_api(refused)
     if path.startswith(BACK_CHANNEL):
         return _back_channel(refused)
     return _page(refused)
@@ -281,6 +308,17 @@ def _admin_api(refused: Refusal) -> Response:
         "pointer": refused.pointer if refused.pointer is not None else f"/{field}" * bool(field),
     }
     return problem(400, "Bad Request", text, code=refused.problem, errors=[error])
+
+
+def _portal_api(refused: Refusal) -> Response:
+    """The portal API (``idp.views.portal_api``): problem details, field errors, and for a
+    malformed token RFC 6750 3.1 ``invalid_token``."""
+    if refused.source == "path":
+        return _no_store(problem(404, "Not Found", "No such resource.", code="not_found"))
+    answer = _admin_api(refused)
+    if refused.source == "header":
+        answer.headers["WWW-Authenticate"] = 'Bearer realm="portal-api", error="invalid_token"'
+    return answer
 
 
 def _back_channel(refused: Refusal) -> Response:

@@ -6,13 +6,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from flask_babel import get_locale, lazy_gettext
+from flask_babel import gettext as _
 
 from idp.identity.agreement_publishing import DEFAULT_LANGUAGE, REFERENCE_LANGUAGE, title_in
+from idp.identity.material_checks import load_catalogue
 
 # Scopes that release no claim of their own; claims are listed one by one.
 SCOPE_DESCRIPTIONS = {
     "openid": lazy_gettext("Your identity (who you are)"),
     "offline_access": lazy_gettext("Keep you signed in (offline access)"),
+    "materials": lazy_gettext("Receive the materials you choose below, each once"),
 }
 CLAIM_DESCRIPTIONS = {
     "sub": lazy_gettext("Your account identifier"),
@@ -28,6 +31,9 @@ CLAIM_DESCRIPTIONS = {
     "phone_number": lazy_gettext("Your mobile phone number"),
     "phone_number_verified": lazy_gettext("Whether your phone number is proven"),
     "id_number_masked": lazy_gettext("Your ID number, partly hidden"),
+    "address": lazy_gettext(
+        "Your default delivery address (region, street address and postal code)"
+    ),
     # A company login (scope ``entity``, ``idp.oauth.claims.COMPANY_CLAIMS``).
     "entity": lazy_gettext(
         "The company you act for: name, unified social credit code, type, region and level"
@@ -118,7 +124,21 @@ def label(labels: Mapping[str, object], code: str) -> str:
     return str(labels.get(code, code))
 
 
+# The material types (idp/data/material-types.json), for the materials pages, the consent page
+# and the disclosure log's ``material:<type>`` entries.
+MATERIAL_TYPES = load_catalogue()
+MATERIAL_CLAIM_PREFIX = "material:"
+
+
+def material_type_name(code: str) -> str:
+    kind = MATERIAL_TYPES.get(code)
+    return kind.name_in(str(get_locale() or "")) if kind else code
+
+
 def describe_claim(name: str) -> str:
+    if name.startswith(MATERIAL_CLAIM_PREFIX):
+        kind = material_type_name(name.removeprefix(MATERIAL_CLAIM_PREFIX))
+        return _("Material: %(type)s", type=kind)
     return label(CLAIM_DESCRIPTIONS, name)
 
 

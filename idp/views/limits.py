@@ -99,6 +99,8 @@ FIELD_LIMITS: dict[str, int] = {
 #: Fields that may hold several lines (tab, line feed and carriage return allowed).
 MULTILINE_FIELDS = frozenset(
     {"text", "reason", "redirect_uris", "post_logout_redirect_uris", "jwks", "contacts", "matters"}
+    # A message's body and a matter step's note (docs/user-space.md).
+    | {"body", "note"}
 )
 QUERY_DEFAULT = 2048  # any other query or form field
 JSON_DEFAULT = 8192  # any other string in a JSON body (a key's "n", a certificate in "x5c")

@@ -113,6 +113,7 @@ def start_session_for(
         client_id=client_id,
         via=via,
         ip_address=request.remote_addr,
+        user_agent=request.user_agent.string,
     )
 
 

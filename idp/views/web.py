@@ -24,6 +24,7 @@ from werkzeug.exceptions import HTTPException
 from idp.errors import IdpError
 from idp.oauth.requests import ProtocolRequest, ProtocolResponse
 from idp.oauth.responses import AuthorizationResponse
+from idp.observability import metrics
 from idp.services import Services
 from idp.store import StoreUnavailable
 
@@ -38,6 +39,7 @@ LANG_COOKIE = "idp_lang"
 # Back-channel endpoints answer JSON, never pages.
 JSON_ENDPOINTS = (
     "/token",
+    "/par",  # pushed authorization requests (RFC 9126)
     "/userinfo",
     "/revoke",
     "/introspect",
@@ -45,6 +47,9 @@ JSON_ENDPOINTS = (
     "/jwks.json",
     "/admin/api/",
     "/register-client",
+    "/api/materials",  # the portals' materials API (idp.views.materials_api)
+    "/api/matters",  # the portal API (idp.views.portal_api)
+    "/api/messages",
 )
 STORE_ERRORS = (*StoreUnavailable, OperationalError)
 # Query parameters the language links repeat: the pages' own (the console's audit filters, the
@@ -177,11 +182,19 @@ def init_app(app: Flask, app_services: Services) -> None:
     def _headers(response: Response) -> Response:
         nonce = g.get("csp_nonce", "")
         form_action = " ".join(["'self'", *g.get("form_action", [])])
+        # The login page frames its own QR code (idp.views.interaction.scan); nothing else frames
+        # or is framed.
+        frame_src = "; frame-src 'self'" if g.get("frame_src_self") else ""
+        # Only the passkey pages run a script, their own nonce'd one (idp.views.factor_pages).
+        if g.get("script_allowed"):
+            frame_src += f"; script-src 'nonce-{nonce}'"
+        framed_by_self = g.get("frame_ancestors_self", False)
+        ancestors = "'self'" if framed_by_self else "'none'"
         response.headers["Content-Security-Policy"] = (
-            f"default-src 'none'; style-src 'nonce-{nonce}'; img-src 'self' data:; "
-            f"form-action {form_action}; frame-ancestors 'none'; base-uri 'none'"
+            f"default-src 'none'; style-src 'nonce-{nonce}'; img-src 'self' data:{frame_src}; "
+            f"form-action {form_action}; frame-ancestors {ancestors}; base-uri 'none'"
         )
-        response.headers["X-Frame-Options"] = "DENY"
+        response.headers["X-Frame-Options"] = "SAMEORIGIN" if framed_by_self else "DENY"
         response.headers["Referrer-Policy"] = "no-referrer"
         response.headers["X-Content-Type-Options"] = "nosniff"
         if app_services.config.secure_cookies:
@@ -245,7 +258,7 @@ def init_app(app: Flask, app_services: Services) -> None:
                 "%s on %s %s: %s",
                 error.code,
                 request.method,
-                request.path,
+                _route(),
                 error,
                 exc_info=error,
             )
@@ -254,7 +267,7 @@ def init_app(app: Flask, app_services: Services) -> None:
             if wants_json():
                 return jsonify(error="server_error"), 500
             return error_page(500, _("Error"), _("Something went wrong. Please try again."))
-        log.info("refused on %s %s: %s (%s)", request.method, request.path, error.code, error)
+        log.info("refused on %s %s: %s (%s)", request.method, _route(), error.code, error)
         if request.path.startswith("/admin/api/"):
             return problem_response(status, error)
         if wants_json():
@@ -268,7 +281,7 @@ def init_app(app: Flask, app_services: Services) -> None:
     @app.errorhandler(Exception)
     def _unexpected(error: Exception) -> Any:
         # A defect, not bad input: log it with its traceback, answer without internal detail.
-        log.exception("unhandled error on %s %s", request.method, request.path)
+        log.exception("unhandled error on %s %s", request.method, _route())
         if wants_json():
             return jsonify(error="server_error"), 500
         return error_page(500, _("Error"), _("Something went wrong. Please try again."))
@@ -279,11 +292,20 @@ def init_app(app: Flask, app_services: Services) -> None:
         """A store outage fails closed with 503; the transaction is rolled back (nothing half
         written), and the next request reconnects by itself (pool pre-ping, redis retries)."""
         app_services.db.recover()
+        metrics.count_store_error(
+            "redis" if isinstance(error, redis.exceptions.RedisError) else "database"
+        )
         if isinstance(error, STORE_ERRORS):
             log.error("store unavailable: %s", type(error).__name__)
         else:
             log.exception("store error")
         return unavailable()
+
+
+def _route() -> str:
+    """The URL rule (``/interaction/<interaction_id>/login``) for a log line, never the path
+    with its ids (docs/operations.md, "Logs")."""
+    return request.url_rule.rule if request.url_rule is not None else "-"
 
 
 def _http_error_code(status: int | None) -> str:

@@ -56,6 +56,7 @@ CASES = [
     or item.get("parameters")
 ]
 SEEDED = "fuzzed-portal"
+PAIRED = "fuzzed-target"
 
 
 @pytest.fixture
@@ -78,6 +79,14 @@ def test_admin_api_conforms_to_its_document(  # type: ignore[no-untyped-def]
     # Valid requests name an existing portal (re-registered when an example deleted it), so
     # that reading, changing, rotating and deleting are exercised, not only "not found".
     fixed = {"client_id": SEEDED} if "{client_id}" in path and mode is POSITIVE else None
+    if fixed and "{target_client_id}" in path:
+        # Token exchange pairs (docs/portals.md): between two existing portals.
+        fixed["target_client_id"] = PAIRED
+    recipient = (
+        cli.ok("users", "create", "--username", "fuzzed-recipient", "--password", "x" * 20)
+        if path == "/messages"
+        else {}
+    )
     statuses: set[int] = set()
 
     @given(case=operation.as_strategy(mode, path_parameters=fixed))
@@ -91,6 +100,16 @@ def test_admin_api_conforms_to_its_document(  # type: ignore[no-untyped-def]
     def conforms(case: Any) -> None:
         if fixed and api.get(f"/clients/{SEEDED}").status_code == 404:
             api.create(client_id=SEEDED)
+        if fixed and "target_client_id" in fixed:
+            if api.get(f"/clients/{PAIRED}").status_code == 404:
+                api.create(client_id=PAIRED)
+            if method == "DELETE":  # something to unpair
+                app.test_client().put(
+                    f"/admin/api/clients/{SEEDED}/pairs/{PAIRED}", headers=headers
+                )
+        if isinstance(case.body, dict) and path == "/messages" and mode is POSITIVE:
+            # A message to an existing person (docs/user-space.md), so that sending is exercised.
+            case.body["account"] = recipient["id"]
         if isinstance(case.body, dict):
             for name in FETCHED:
                 if isinstance(case.body.get(name), str):

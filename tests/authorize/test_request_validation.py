@@ -230,23 +230,26 @@ def _unsigned_request_object(rp):  # type: ignore[no-untyped-def]
     return f"{header}.{base64.urlsafe_b64encode(body).rstrip(b'=').decode()}."
 
 
-def test_request_parameter_is_not_supported(public_rp):
-    """OIDC Core 6.1 and 3.1.2.6: request_not_supported."""
+def test_unsigned_request_object_is_refused(public_rp):
+    """RFC 9101 (issue 18): request objects must be signed with the portal's registered keys;
+    an unsigned one is invalid_request_object (tests/fapi/test_jar.py has the signed ones)."""
     attempt = public_rp.authorize(request=_unsigned_request_object(public_rp))
-    assert_error_redirect(attempt, public_rp, "request_not_supported")
+    assert_error_redirect(attempt, public_rp, "invalid_request_object")
 
 
-def test_request_uri_parameter_is_not_supported(public_rp):
-    """OIDC Core 6.2 and 3.1.2.6: request_uri_not_supported."""
+def test_request_uri_by_reference_is_refused(public_rp):
+    """RFC 9101 5.2 / RFC 9126 (issue 18): only /par's request_uri is accepted; one by
+    reference is never fetched: invalid_request_uri."""
     attempt = public_rp.authorize(request_uri="https://portal.example/request.jwt")
-    assert_error_redirect(attempt, public_rp, "request_uri_not_supported")
+    assert_error_redirect(attempt, public_rp, "invalid_request_uri")
 
 
-def test_discovery_announces_iss_parameter_and_no_request_objects(client):
-    """RFC 9207 3 and OIDC Discovery 3: what the metadata promises about this endpoint."""
+def test_discovery_announces_iss_parameter_and_request_objects_by_value_only(client):
+    """RFC 9207 3 and OIDC Discovery 3: what the metadata promises about this endpoint
+    (request objects by value since issue 18; by reference only through /par)."""
     meta = client.get("/.well-known/openid-configuration").get_json()
     assert meta["authorization_response_iss_parameter_supported"] is True
-    assert meta["request_parameter_supported"] is False
+    assert meta["request_parameter_supported"] is True
     assert meta["request_uri_parameter_supported"] is False
     assert meta["response_types_supported"] == ["code"]
     assert meta["code_challenge_methods_supported"] == ["S256"]

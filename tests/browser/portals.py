@@ -17,7 +17,7 @@ from pathlib import Path
 
 import requests
 
-from tests.e2e.server import free_port
+from tests.e2e.server import ProviderServer, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
@@ -42,13 +42,14 @@ class PortalProcess:
         issuer: str,
         provider_url: str | None = None,
         scope: str | None = None,
+        port: int | None = None,
     ) -> None:
         self.client_id = client_id
         self.scope = scope
         self.name = name
         self.issuer = issuer
         self.provider_url = provider_url
-        self.port = free_port()
+        self.port = port or free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.tmp = Path(tempfile.mkdtemp(prefix=f"portal-{client_id}-"))
         self.log_path = self.tmp / "portal.log"
@@ -115,3 +116,31 @@ class PortalProcess:
             pass
         self.process.wait(timeout=5)
         shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+def register(
+    provider: ProviderServer,
+    portal: PortalProcess,
+    scopes: tuple[str, ...],
+    matters: tuple[str, ...] = (),
+) -> str:
+    """Register ``portal`` with ``idp clients create`` (its callback, logout and back-channel
+    addresses at its own port); its client secret."""
+    registered = provider.idp_json(
+        "clients",
+        "create",
+        "--client-id",
+        portal.client_id,
+        "--name",
+        portal.name,
+        "--redirect-uri",
+        f"{portal.base_url}/callback",
+        "--post-logout-redirect-uri",
+        f"{portal.base_url}/",
+        "--backchannel-logout-uri",
+        f"{portal.base_url}/backchannel-logout",
+        *(part for scope in scopes for part in ("--scope", scope)),
+        *(part for matter in matters for part in ("--matter", matter)),
+        "--json",
+    )
+    return str(registered["client_secret"])

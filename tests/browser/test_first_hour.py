@@ -2,10 +2,9 @@
 
 ``idp demo setup`` (what ``make run`` runs) loads the sample matters catalogue, the demo people
 (a person, a legal representative with a registered company, a handler with a confirmed grant)
-and two demo portals. The demo portals' redirect URIs name the fixed ports 5001 and 5003, and no
-``idp clients`` command adds a redirect URI, so the test registers two portals of its own with
-``idp clients create``, with the names, scopes and matters that the setup wrote into
-``instance/run-portals.json`` and its catalogue, on free ports.
+and registers the two demo portals; the test runs it with ``--ports`` on free ports and starts the
+two portals with the credentials it wrote into ``instance/run-portals.json``, as ``make run``
+(``clients/demo.py serve``) does, and follows the instructions it printed.
 
 1. A person registers through the registration form (SMS code from the development outbox)
    and arrives logged in at the people portal.
@@ -21,7 +20,6 @@ Every page is saved at 1280 px and 375 px width in tests/browser/artifacts/ (ign
 from __future__ import annotations
 
 import json
-import re
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -30,13 +28,13 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
-from tests.browser.portals import CHROMIUM, CHROMIUM_ARGS, ROOT, PortalProcess
-from tests.e2e.server import ProviderServer
+from tests.browser import walk
+from tests.browser.portals import PortalProcess
+from tests.browser.walk import chromium, claim, new_context, shoot
+from tests.e2e.server import ProviderServer, free_port
 
-ARTIFACTS = ROOT / "tests" / "browser" / "artifacts"
-WIDTHS = (1280, 375)
 DEMO_PASSWORD = "demo-password-2026"
 # One walk, in order (the newcomer of step 1 registers her company in step 1b): the tests of this
 # module run on one xdist worker, in order (`make test` uses --dist loadfile).
@@ -86,37 +84,18 @@ class FirstHour:
         raise AssertionError(f"no SMS for {phone} in {self.outbox} after {SMS_WAIT} s")
 
 
-def register_portal(provider: ProviderServer, portal: PortalProcess, demo: dict[str, Any]) -> str:
-    args = [
-        "clients",
-        "create",
-        "--client-id",
-        portal.client_id,
-        "--name",
-        portal.name,
-        "--redirect-uri",
-        f"{portal.base_url}/callback",
-        "--post-logout-redirect-uri",
-        f"{portal.base_url}/",
-        "--backchannel-logout-uri",
-        f"{portal.base_url}/backchannel-logout",
-    ]
-    for scope in demo["scope"].split():
-        if scope != "openid":
-            args += ["--scope", scope]
-    if "entity" in demo["scope"].split():
-        args += ["--matter", "tax"]  # the demo handler's class of matters (idp demo setup)
-    registered = provider.idp_json(*args, "--json")
-    return str(registered["client_secret"])
-
-
 @pytest.fixture(scope="module")
 def hour() -> Iterator[FirstHour]:
     provider = ProviderServer(workers=1, threads=8)
     portals: list[PortalProcess] = []
     try:
         provider.start()
-        printed = provider.idp("demo", "setup")
+        ports = (free_port(), free_port())
+        while ports[1] == ports[0]:
+            ports = (ports[0], free_port())
+        printed = provider.idp(
+            "demo", "setup", "--portal-host", "127.0.0.1", "--ports", f"{ports[0]},{ports[1]}"
+        )
         assert "Development demo" in printed, printed
         portals_file = Path(provider.settings["IDP_INSTANCE_DIR"]) / "run-portals.json"
         demo = json.loads(portals_file.read_text("utf-8"))["portals"]
@@ -124,14 +103,18 @@ def hour() -> Iterator[FirstHour]:
         assert set(by_id) == {"run-portal-people", "run-portal-companies"}, by_id
         for client_id in ("run-portal-people", "run-portal-companies"):
             entry = by_id[client_id]
+            # The instructions name each portal where it now listens.
+            assert entry["base_url"] in printed, printed
             portal = PortalProcess(
-                client_id=f"fh-{client_id.removeprefix('run-portal-')}",
-                name=f"{entry['name']}（测试）",  # portal names are unique
+                client_id=client_id,
+                name=entry["name"],
                 issuer=provider.issuer,
                 scope=entry["scope"],
+                port=entry["port"],
             )
+            assert portal.base_url == entry["base_url"]
             portals.append(portal)
-            portal.start(register_portal(provider, portal, entry))
+            portal.start(entry["client_secret"])
         for portal in portals:
             portal.wait_ready()
         yield FirstHour(provider, portals[0], portals[1], demo)
@@ -143,22 +126,8 @@ def hour() -> Iterator[FirstHour]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    assert Path(CHROMIUM).exists(), f"{CHROMIUM} is missing: `make browser` installs it"
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
-
-
-def new_context(browser: Browser, **options: Any) -> BrowserContext:
-    context = browser.new_context(
-        locale="zh-CN", viewport={"width": WIDTHS[0], "height": 900}, **options
-    )
-    context.set_default_timeout(15_000)
-    return context
+    with chromium() as launched:
+        yield launched
 
 
 @pytest.fixture
@@ -170,72 +139,10 @@ def page(browser: Browser) -> Iterator[Page]:
         context.close()
 
 
-def shoot(page: Page, name: str) -> None:
-    """The page as it is, at each width (full page), then back to the desktop width."""
-    page.wait_for_load_state()
-    original = page.viewport_size or {"width": WIDTHS[0], "height": 900}
-    for width in WIDTHS:
-        page.set_viewport_size({"width": width, "height": original["height"]})
-        page.screenshot(path=str(ARTIFACTS / f"{name}-{width}.png"), full_page=True)
-    page.set_viewport_size(original)
-
-
 def walk_provider(
-    page: Page,
-    hour: FirstHour,
-    *,
-    back_to: str,
-    prefix: str,
-    username: str | None = None,
-    password: str = DEMO_PASSWORD,
-    acting_as: str | None = None,
-    on_consent: Any = None,
+    page: Page, hour: FirstHour, *, password: str = DEMO_PASSWORD, **options: Any
 ) -> list[str]:
-    """Through the provider's pages (login, agreement, company choice, consent) until the
-    browser is at ``back_to``; a screenshot of each page. Returns the kinds of page seen."""
-    seen: list[str] = []
-    for _ in range(8):
-        page.wait_for_load_state()
-        if page.url.startswith(back_to):
-            return seen
-        assert page.url.startswith(hour.provider.issuer + "/"), f"unexpected page {page.url}"
-        if page.locator("input[name=password]").count():
-            assert username is not None, f"a password was asked for at {page.url}"
-            kind = "login"
-            page.fill("input[name=username]", username)
-            page.fill("input[name=password]", password)
-            submit = page.locator("form:has(input[name=password]) button[type=submit]")
-        elif page.locator("input[name=version_id]").count():
-            kind = "agreement"
-            accept = page.locator("input[name=accept_agreement]")
-            if accept.count():
-                accept.check()
-            submit = page.locator("button[name=decision][value=approve]")
-        elif page.locator("input[name=acting_as]").count():
-            kind = "choose"
-            choice = page.locator("li[data-acting-as]", has_text=acting_as) if acting_as else None
-            if choice is not None:
-                choice.locator("input[name=acting_as]").check()
-            submit = page.locator("form:has(input[name=acting_as]) button[type=submit]")
-        elif page.locator("button[name=decision][value=approve]").count():
-            kind = "consent"
-            for tick in page.locator("input[name=sensitive_claims]").all():
-                tick.check()
-            if on_consent is not None:
-                on_consent(page)
-        else:
-            raise AssertionError(f"unknown provider page {page.url}:\n{page.content()[:2000]}")
-        if kind == "consent":
-            submit = page.locator("button[name=decision][value=approve]")
-        seen.append(kind)
-        shoot(page, f"{prefix}-{len(seen):02d}-{kind}")
-        with page.expect_navigation():
-            submit.click()
-    raise AssertionError(f"never got back to {back_to}; last page {page.url}; seen {seen}")
-
-
-def claim(page: Page, label: str) -> Locator:
-    return page.locator(f"tr:has(th:text-is('{label}')) td")
+    return walk.walk_provider(page, hour.provider.issuer, password=password, **options)
 
 
 def portal_home(page: Page, portal: PortalProcess, prefix: str) -> None:
@@ -445,15 +352,13 @@ def test_scan_to_log_in_with_a_phone(hour: FirstHour, browser: Browser) -> None:
     try:
         desktop = desktop_context.new_page()
         portal_home(desktop, portal, "4-scan-desktop")
+        # The login page shows the QR code itself, in a frame that refreshes by itself.
         expect(desktop.locator("#scan-login-link a")).to_be_visible()
-        with desktop.expect_navigation():
-            desktop.click("#scan-login-link a")
-        expect(desktop.locator("#scan-login")).to_have_attribute("data-state", "waiting")
-        expect(desktop.locator(".qr-frame svg")).to_be_visible()
-        refresh = desktop.locator("meta[http-equiv=refresh]").get_attribute("content") or ""
-        match = re.search(r"url=(\S+)", refresh)
-        assert match, refresh
-        ticket = parse_qs(urlsplit(match.group(1)).query)["ticket"][0]
+        qr = desktop.frame_locator("#scan-frame")
+        expect(qr.locator("#scan-frame")).to_have_attribute("data-state", "waiting")
+        expect(qr.locator("svg.qr-code")).to_be_visible()
+        frame = next(f for f in desktop.frames if "/scan/frame" in f.url)
+        ticket = parse_qs(urlsplit(frame.url).query)["ticket"][0]
         waiting_url = desktop.url
         shoot(desktop, "4-scan-desktop-01-qr")
 
@@ -482,8 +387,12 @@ def test_scan_to_log_in_with_a_phone(hour: FirstHour, browser: Browser) -> None:
             phone.click("button[name=decision][value=confirm]")
         shoot(phone, "4-scan-phone-04-done")
 
-        # The desktop's page refreshes by itself (meta refresh) and goes on with the login.
-        desktop.wait_for_url(lambda url: url != waiting_url and "/scan/wait" not in url)
+        # The frame refreshes by itself (meta refresh) and offers to continue in the whole window.
+        expect(qr.locator("#scan-frame")).to_have_attribute("data-state", "ready", timeout=15_000)
+        shoot(desktop, "4-scan-desktop-02-confirmed")
+        with desktop.expect_navigation():
+            qr.locator("#scan-continue").click()
+        desktop.wait_for_url(lambda url: url != waiting_url and "/scan/" not in url)
         steps = walk_provider(desktop, hour, back_to=portal.base_url, prefix="4-scan-desktop-after")
         assert "login" not in steps, steps
         expect(desktop.locator("#name")).to_have_text("孙丽")

@@ -20,10 +20,11 @@ import pytest
 import requests
 from joserfc import jwt
 from joserfc.jwk import RSAKey
-from playwright.sync_api import Browser, ConsoleMessage, Locator, Page, expect, sync_playwright
+from playwright.sync_api import Browser, ConsoleMessage, Locator, Page, expect
 from playwright.sync_api import Error as PlaywrightError
 
-from tests.browser.portals import CHROMIUM, CHROMIUM_ARGS, PortalProcess
+from tests.browser.portals import PortalProcess, register
+from tests.browser.walk import chromium
 from tests.e2e.server import ProviderServer
 
 PASSWORD = "browser correct horse battery"
@@ -58,24 +59,7 @@ def sso() -> Iterator[SSO]:
             provider_url=f"http://localhost:{provider.port}",
         )
         for portal in (a, b):
-            registered = provider.idp_json(
-                "clients",
-                "create",
-                "--client-id",
-                portal.client_id,
-                "--name",
-                portal.name,
-                "--redirect-uri",
-                f"{portal.base_url}/callback",
-                "--post-logout-redirect-uri",
-                f"{portal.base_url}/",
-                "--backchannel-logout-uri",
-                f"{portal.base_url}/backchannel-logout",
-                "--scope",
-                "profile",
-                "--json",
-            )
-            portal.start(registered["client_secret"])
+            portal.start(register(provider, portal, ("profile",)))
         for portal in (a, b):
             portal.wait_ready()
         yield SSO(provider, a, b)
@@ -88,13 +72,8 @@ def sso() -> Iterator[SSO]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    assert Path(CHROMIUM).exists(), f"{CHROMIUM} is missing: `make browser` installs it"
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+    with chromium() as launched:
+        yield launched
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ may do; revoking the grant ends the handler's tokens at once."""
 
 from __future__ import annotations
 
+import re
 import time
 from typing import Any
 
@@ -186,6 +187,10 @@ def test_a_handler_acts_for_the_company_within_the_grant_until_it_is_revoked(
         "handler_grant_revoked",
     ):
         assert f'data-action="{action}"' in trail, action
+    # The trail names the classes of matters given, as the catalogue does (not their codes).
+    trail_section = trail[trail.index('id="trail"') :]
+    named = re.findall(r'data-matter="tax.declaration">([^<]+)<', trail_section)
+    assert named and all(name != "tax.declaration" for name in named), named
     # A handler sees their own grant only: no members, no other grants, no trail.
     handler_view = page(get(li, company))
     assert 'id="my-grants"' in handler_view

@@ -7,6 +7,8 @@ import stat
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.support import CliRunner
 
 
@@ -83,3 +85,40 @@ def test_demo_setup_is_refused_outside_development(
     assert (code, out) == (2, "")
     assert "development only" in err
     assert not (tmp_path / "p.json").exists()
+
+
+def test_the_portals_follow_other_ports(cli: CliRunner, provider: Any, tmp_path: Path) -> None:
+    cli.ok("db", "upgrade")
+    portals_file = tmp_path / "run-portals.json"
+    cli.ok("demo", "setup", "--portals-file", str(portals_file))
+    secrets = {
+        entry["client_id"]: entry["client_secret"]
+        for entry in json.loads(portals_file.read_text("utf-8"))["portals"]
+    }
+    printed = cli.ok(
+        "demo",
+        "setup",
+        "--portals-file",
+        str(portals_file),
+        "--portal-host",
+        "127.0.0.1",
+        "--ports",
+        "6101,6103",
+    )
+    assert "http://127.0.0.1:6101" in printed and "http://127.0.0.1:6103" in printed
+    by_id = {e["client_id"]: e for e in json.loads(portals_file.read_text("utf-8"))["portals"]}
+    for client_id, port in (("run-portal-people", 6101), ("run-portal-companies", 6103)):
+        client = provider.clients.get(client_id)
+        base = f"http://127.0.0.1:{port}"
+        assert by_id[client_id]["port"] == port and by_id[client_id]["base_url"] == base
+        assert client.redirect_uris == [f"{base}/callback"]
+        assert client.post_logout_redirect_uris == [f"{base}/"]
+        assert client.backchannel_logout_uri == f"{base}/backchannel-logout"
+        assert by_id[client_id]["client_secret"] == secrets[client_id]  # same secret
+
+
+def test_bad_ports_are_refused(cli: CliRunner) -> None:
+    for ports in ("5001", "5001,x", "5001,70000"):
+        with pytest.raises(SystemExit) as refused:  # argparse: the message and status 2
+            cli.run("demo", "setup", "--ports", ports)
+        assert refused.value.code == 2, ports

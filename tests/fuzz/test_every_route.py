@@ -49,11 +49,13 @@ def routes(app: Any) -> list[tuple[Any, str]]:
 
 def door(path: str) -> str:
     """What kind of endpoint answers ``path`` (docs/architecture.md, "Error model")."""
-    if path.startswith(("/token", "/revoke", "/introspect", "/userinfo")):
+    # The materials API is a bearer-token API answered like UserInfo (RFC 6750 3.1).
+    if path.startswith(("/token", "/par", "/revoke", "/introspect", "/userinfo", "/api/materials")):
         return "protocol"
     if path.startswith("/register-client"):
         return "registration"
-    if path.startswith("/admin/api"):
+    # The portal API (matters, messages) answers problem details as the admin API does.
+    if path.startswith(("/admin/api", "/api/matters", "/api/messages")):
         return "admin_api"
     if path.startswith(("/.well-known/", "/jwks.json", "/healthz", "/readyz")):
         return "back_channel"

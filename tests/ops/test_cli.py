@@ -273,4 +273,5 @@ def test_db_upgrade_is_idempotent(tmp_path):
         versions = connection.execute("SELECT count(*) FROM alembic_version").fetchone()[0]
     assert {"accounts", "clients", "grants", "tokens", "consents", "audit_events"} <= tables
     assert versions == 1
-    assert len(list((tmp_path / "keys").glob("*.json"))) == 4
+    # An active and a next key for each of RS256, ES256 and PS256 (issue 18).
+    assert len(list((tmp_path / "keys").glob("*.json"))) == 6

@@ -181,6 +181,9 @@ def test_silent_authorization_with_a_session(  # type: ignore[no-untyped-def]
             "SELECT accounts",
             "SELECT consents",
             "SELECT agreement_acceptances",
+            # The sub this portal sees, remembered once (INSERT .. ON CONFLICT DO NOTHING, in
+            # the grant's transaction): the evidence of a login for the portal API (issue 12).
+            "INSERT portal_subjects",
             "INSERT grants",
         ],
         # The cache versions (portals, agreements), the SSO session, the code.

@@ -30,7 +30,9 @@ def test_rotating_the_data_key_reseals_every_value_and_logins_go_on(
 
     result = cli.ok("keys", "rotate-data")
     assert result["current_key"] != old_key
-    assert result["resealed"] == 3
+    # The account's name, ID number and phone, and the sealed text of the provider's notice of
+    # the login that registration started (docs/user-space.md, "Messages").
+    assert result["resealed"] == 4
     assert key_ids(provider) == {result["current_key"]}
 
     shown = cli.ok("users", "show", ZHANG_SAN.phone, "--json")

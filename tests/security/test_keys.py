@@ -48,7 +48,7 @@ def test_keys_folder_and_files_are_private_and_ignored_by_git(own_keys, tmp_path
 
     assert stat.S_IMODE(keys_dir.stat().st_mode) == 0o700
     key_files = sorted(keys_dir.glob("*.json"))
-    assert len(key_files) == 4
+    assert len(key_files) == 6  # RS256, ES256, PS256 (issue 18): active and next
     for path in key_files:
         assert stat.S_IMODE(path.stat().st_mode) == 0o600, path.name
     subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
@@ -67,18 +67,26 @@ def test_keys_folder_and_files_are_private_and_ignored_by_git(own_keys, tmp_path
 
 
 def test_jwks_publishes_next_and_active_keys_for_each_algorithm(cli, own_keys):
-    """RFC 7517: 4 public keys (RS256 and ES256, next and active), each with kid, alg, use."""
+    """RFC 7517: 6 public keys (RS256, ES256 and PS256 for FAPI 2.0 since issue 18, next and
+    active), each with kid, alg, use."""
     _keys_dir, application = own_keys
     jwks = application.test_client().get("/jwks.json").get_json()
     rows = cli.ok("keys", "list", "--json")
 
-    assert len(jwks["keys"]) == 4
+    assert len(jwks["keys"]) == 6
     for key in jwks["keys"]:
         assert {"kid", "alg", "use", "kty"} <= set(key)
         assert key["use"] == "sig"
         assert not PRIVATE_MEMBERS & set(key)
-    assert sorted(k["alg"] for k in jwks["keys"]) == ["ES256", "ES256", "RS256", "RS256"]
-    for alg in ("RS256", "ES256"):
+    assert sorted(k["alg"] for k in jwks["keys"]) == [
+        "ES256",
+        "ES256",
+        "PS256",
+        "PS256",
+        "RS256",
+        "RS256",
+    ]
+    for alg in ("RS256", "ES256", "PS256"):
         statuses = _by_status(rows, alg)
         assert len(statuses["active"]) == 1
         assert len(statuses["next"]) == 1

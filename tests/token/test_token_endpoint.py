@@ -36,7 +36,6 @@ def test_other_methods_are_405_json(client, method):
     "grant_type",
     [
         "password",
-        "client_credentials",
         "implicit",
         "token",
         "urn:ietf:params:oauth:grant-type:device_code",
@@ -46,7 +45,8 @@ def test_other_methods_are_405_json(client, method):
 )
 def test_unsupported_grant_types(client, confidential_rp, grant_type):
     """RFC 6749 section 5.2: unsupported_grant_type; RFC 9700 2.4 forbids the password grant,
-    and 2.1.2 the implicit flow; this provider issues no client_credentials tokens."""
+    and 2.1.2 the implicit flow. (client_credentials is supported, for portals registered for a
+    portal scope only: tests/user_space/test_matters.py.)"""
     response = client.post(
         "/token",
         data={

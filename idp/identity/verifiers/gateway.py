@@ -21,6 +21,7 @@ from idp.identity.verifiers.checks import (
     now,
     prepare_elements,
 )
+from idp.observability import logs, metrics
 
 log = logging.getLogger(__name__)
 
@@ -62,12 +63,14 @@ class _Breaker:
             if available:
                 if self._opened_at is not None:
                     log.info("identity verifier %s: circuit closed", self.check)
+                    metrics.set_circuit(self.check, False)
                 self._failures = 0
                 self._opened_at = None
                 return
             self._failures += 1
             if trial or (self._opened_at is None and self._failures >= self.threshold):
                 self._opened_at = time.monotonic()
+                metrics.set_circuit(self.check, True)
                 log.warning(
                     "identity verifier %s: circuit open for %s s after %d unavailable answer(s)",
                     self.check,
@@ -138,6 +141,7 @@ class HttpVerifier:
     def _verdict(
         self, check: str, result: Result, reference: str | None, detail: dict[str, Any]
     ) -> Verdict:
+        metrics.count_verifier_call("gateway", check, result.value)
         return Verdict(
             check=check,
             result=result,
@@ -171,7 +175,7 @@ class HttpVerifier:
     def _attempt(
         self, check: str, submitted: dict[str, str]
     ) -> tuple[Result, str | None, dict[str, Any]]:
-        headers = {"Accept": "application/json"}
+        headers = {"Accept": "application/json", **logs.outbound_headers()}
         if self.token:
             headers["Authorization"] = f"Bearer {self.token}"
         try:

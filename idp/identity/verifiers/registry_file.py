@@ -27,6 +27,7 @@ from idp.identity.verifiers.checks import (
     now,
     prepare_elements,
 )
+from idp.observability import metrics
 
 
 @dataclass(frozen=True)
@@ -116,6 +117,7 @@ class RegistryFileVerifier:
             result, detail = self._verify_entity(submitted)
         else:
             result, detail = self._verify_person(check, submitted)
+        metrics.count_verifier_call("registry_file", check, result.value)
         return Verdict(
             check=check,
             result=result,

@@ -56,15 +56,30 @@ FIELDS = (
     "jwks",
     "jwks_uri",
     "id_token_signed_response_alg",
+    "id_token_encrypted_response_alg",
+    "id_token_encrypted_response_enc",
+    "userinfo_signed_response_alg",
+    "userinfo_encrypted_response_alg",
+    "userinfo_encrypted_response_enc",
     "scopes",
     "allowed_sensitive_claims",
     "minimum_verification_level",
+    "require_mfa",
     "trusted",
     "subject_type",
     "sector_identifier_uri",
     "matters",
     "contacts",
     "status",
+    # RFC 9449 5.2: every token request carries a DPoP proof (idp.oauth.dpop).
+    "dpop_bound_access_tokens",
+    # FAPI 2.0 (idp.oauth.fapi, docs/portals.md "FAPI 2.0"): the profile last, as it checks
+    # the other fields.
+    "require_pushed_authorization_requests",
+    "require_signed_request_object",
+    "request_object_signing_alg",
+    "authorization_signed_response_alg",
+    "profile",
 )
 
 
@@ -149,15 +164,27 @@ def metadata_of(client: Client) -> dict[str, Any]:
         "jwks": client.jwks,
         "jwks_uri": client.jwks_uri,
         "id_token_signed_response_alg": client.id_token_signed_response_alg,
+        "id_token_encrypted_response_alg": client.id_token_encrypted_response_alg,
+        "id_token_encrypted_response_enc": client.id_token_encrypted_response_enc,
+        "userinfo_signed_response_alg": client.userinfo_signed_response_alg,
+        "userinfo_encrypted_response_alg": client.userinfo_encrypted_response_alg,
+        "userinfo_encrypted_response_enc": client.userinfo_encrypted_response_enc,
         "scopes": list(client.scopes or []),
         "allowed_sensitive_claims": list(client.allowed_sensitive_claims or []),
         "minimum_verification_level": client.minimum_verification_level,
+        "require_mfa": bool(client.require_mfa),
+        "dpop_bound_access_tokens": bool(client.dpop_bound_access_tokens),
         "trusted": bool(client.trusted),
         "subject_type": client.subject_type or "public",
         "sector_identifier_uri": client.sector_identifier_uri,
         "matters": list(client.matters or []),
         "contacts": list(client.contacts or []),
         "status": client.status,
+        "require_pushed_authorization_requests": bool(client.require_pushed_authorization_requests),
+        "require_signed_request_object": bool(client.require_signed_request_object),
+        "request_object_signing_alg": client.request_object_signing_alg,
+        "authorization_signed_response_alg": client.authorization_signed_response_alg,
+        "profile": client.profile,
     }
 
 
@@ -168,6 +195,8 @@ def defaults() -> dict[str, Any]:
         "id_token_signed_response_alg": SUPPORTED_ALGORITHMS[0],
         "scopes": list(DEFAULT_SCOPES),
         "trusted": False,
+        "require_mfa": False,
+        "dpop_bound_access_tokens": False,
         "subject_type": "public",
         "status": "active",
     }

@@ -30,6 +30,7 @@ from idp.identity.audit import event as audit_event
 from idp.models import AuditEvent, Client, ClientName, InitialAccessToken, MatterClass
 from idp.models.base import Database, utcnow
 from idp.models.client import SECRET_AUTH_METHODS, hash_client_secret
+from idp.oauth.clients.encryption_keys import check_remote_encryption_keys
 from idp.oauth.clients.fetch import Fetcher, check_remote, fetch_json
 from idp.oauth.clients.metadata import (
     CLIENT_ID_PATTERN,
@@ -161,6 +162,7 @@ class ClientRegistry:
         check_known_matters(check, self._published_matters)
         check_sector_kept(check, current)
         check_remote(check, self.fetch)
+        check_remote_encryption_keys(check, self.fetch)
         return check.finish(advisory)
 
     def _names_taken(self, current: Client | None) -> set[str]:

@@ -15,10 +15,13 @@ stable machine ``code`` and an English message), never just the first. The rules
   ``private_key_jwt`` (needs ``jwks`` or ``jwks_uri``) or ``none`` (a public client, PKCE);
 - ``jwks`` (a JWK set of RSA or EC *public* keys) or ``jwks_uri`` (https, fetched: it must
   answer such a set; RFC 7591 2: never both);
-- ``id_token_signed_response_alg``: RS256 or ES256 (the algorithms we sign with);
+- ``id_token_signed_response_alg``: RS256, ES256 or PS256 (the algorithms we sign with);
+- ``id_token_encrypted_response_alg`` / ``_enc``, ``userinfo_signed_response_alg``,
+  ``userinfo_encrypted_response_alg`` / ``_enc`` (OIDC Registration 2): known algorithms, and
+  a key with ``use: "enc"`` in the portal's key set (``.encryption_keys``);
 - ``scopes``: known ones only (``idp.oauth.claims.SCOPES_SUPPORTED``); ``openid`` is implied;
 - ``allowed_sensitive_claims``: the provider's sensitive claims only (PIPL article 28);
-- ``minimum_verification_level``: L1..L4 or none; ``trusted``: a boolean;
+- ``minimum_verification_level``: L1..L4 or none; ``trusted`` and ``require_mfa``: booleans;
 - ``subject_type``: ``public`` or ``pairwise`` (OIDC Core 8); ``sector_identifier_uri``
   (OIDC Registration 2 and 5: https, fetched, a JSON array listing every redirect URI; required
   for pairwise when the redirect URIs span several hosts, OIDC Core 8.1);
@@ -26,7 +29,11 @@ stable machine ``code`` and an English message), never just the first. The rules
   published catalogue (``idp matters``; :func:`check_known_matters`, with the codes the
   database holds);
 - ``contacts``: e-mail addresses or phone numbers (RFC 7591 2);
-- ``status``: ``active`` or ``disabled``.
+- ``status``: ``active`` or ``disabled``;
+- ``dpop_bound_access_tokens`` (RFC 9449 5.2): a boolean;
+- FAPI 2.0: ``require_pushed_authorization_requests``, ``require_signed_request_object``,
+  ``request_object_signing_alg``, ``authorization_signed_response_alg`` and ``profile``
+  (``fapi2``): see ``.request_protection``.
 
 A run is a :class:`Check`: :meth:`Check.start` runs the field checks (:data:`CHECKS`) in the
 order their errors are reported; the registry (``.registry``) then adds the uniqueness of names
@@ -51,6 +58,7 @@ from joserfc.jwk import KeySet
 from idp.models import Client
 from idp.models.client import KEY_AUTH_METHODS
 from idp.oauth.claims import SCOPES_SUPPORTED
+from idp.oauth.clients.encryption_keys import check_encryption
 from idp.oauth.clients.metadata import (
     AUTH_METHODS,
     DEFAULT_SCOPES,
@@ -68,6 +76,7 @@ from idp.oauth.clients.metadata import (
     RegistryPolicy,
     metadata_of,
 )
+from idp.oauth.clients.request_protection import check_request_protection
 from idp.oauth.keys import SUPPORTED_ALGORITHMS
 from idp.oauth.subjects import sector_of
 
@@ -369,6 +378,13 @@ def _check_level_and_trust(check: Check) -> None:
     if not isinstance(trusted, bool):
         check.error("trusted", "type", "must be true or false")
     check.result["trusted"] = trusted is True
+    # Every login to the portal includes a second factor (idp.identity.factors).
+    require_mfa = check.data.get("require_mfa", False)
+    if require_mfa is None:
+        require_mfa = False
+    if not isinstance(require_mfa, bool):
+        check.error("require_mfa", "type", "must be true or false")
+    check.result["require_mfa"] = require_mfa is True
 
 
 def _check_subject(check: Check) -> None:
@@ -414,6 +430,17 @@ def _check_matters_and_contacts(check: Check) -> None:
     check.result["contacts"] = _unique(contacts)
 
 
+def _check_token_binding(check: Check) -> None:
+    """RFC 9449 5.2: ``dpop_bound_access_tokens``, a boolean (default false): every token
+    request of the portal must carry a DPoP proof (``idp.oauth.dpop``)."""
+    value = check.data.get("dpop_bound_access_tokens", False)
+    if value is None:
+        value = False
+    if not isinstance(value, bool):
+        check.error("dpop_bound_access_tokens", "type", "must be true or false")
+    check.result["dpop_bound_access_tokens"] = value is True
+
+
 def _check_status(check: Check) -> None:
     check.result["status"] = _choice(check, "status", STATUSES)
 
@@ -425,11 +452,15 @@ CHECKS: tuple[Callable[[Check], None], ...] = (
     _check_region,
     _check_redirects,
     _check_keys,
+    check_encryption,
     _check_scopes,
     _check_level_and_trust,
     _check_subject,
     _check_matters_and_contacts,
     _check_status,
+    _check_token_binding,
+    # Last: the fapi2 profile checks the fields above (docs/portals.md, "FAPI 2.0").
+    check_request_protection,
 )
 
 

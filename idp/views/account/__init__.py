@@ -10,6 +10,8 @@
 - Real-name data (clause 4(3): keep it current): the masked profile and the verification evidence,
   a new phone number (SMS code to it, password re-entered), further verification (to L3), a
   corrected name or ID number (the level drops until the registry confirms it again).
+- Matters (办件) portals reported and the inbox of messages (clauses 3 and 4(4); ``inbox``), with
+  the unread count in every page's navigation.
 - Registration outside a portal login (``/account/register``) and password recovery by SMS code
   to the account's phone (``/account/recover``).
 
@@ -26,7 +28,7 @@ from datetime import datetime, timedelta, tzinfo
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Blueprint, redirect, request, url_for
+from flask import Blueprint, g, redirect, request, url_for
 from werkzeug.wrappers import Response
 
 from idp.models import Account
@@ -73,7 +75,13 @@ def safe_next(value: str | None) -> str:
 
 
 def current_account() -> Account | None:
-    _session, account = services().sso.current(request.cookies.get(cookies.SESSION))
+    app_services = services()
+    # Who is logged in, and whether the account may act, is a decision: never a replica's.
+    with app_services.db.on_primary():
+        session, account = app_services.sso.current(request.cookies.get(cookies.SESSION))
+    # Kept for the rest of the request: the page's frame (the password reminder) and the
+    # sessions page (which session is this browser's) read them without asking Redis again.
+    g.account, g.login_session = account, session
     return account
 
 
@@ -107,4 +115,15 @@ def no_store(response: Response) -> Response:
 
 
 # The pages, by what they are for (each module adds its routes to ``bp``).
-from idp.views.account import access, data, gate, records  # noqa: E402, F401
+from idp.views.account import (  # noqa: E402, F401
+    access,
+    addresses,
+    data,
+    export,
+    factors,
+    gate,
+    inbox,
+    materials,
+    records,
+    security,
+)

@@ -103,7 +103,8 @@ def agreement() -> Response | tuple[str, int]:
         return _render(
             account, _("Tick the box to confirm that you have read and accept the agreement.")
         )
-    recorded = app_services.agreements.record_pending(
+    # The evidence and its audit event, in one transaction.
+    app_services.agreements.record_pending(
         account.id,
         account.user_type,
         version_id,
@@ -111,13 +112,5 @@ def agreement() -> Response | tuple[str, int]:
         ip_address=request.remote_addr,
         user_agent=request.user_agent.string,
     )
-    if recorded is not None:
-        app_services.audit(
-            "agreement_accepted" if recorded.mode == "accept" else "agreement_notified",
-            actor=account.id,
-            account_id=account.id,
-            ip_address=request.remote_addr,
-            details={"kind": recorded.kind, "version": recorded.version.version},
-        )
     # Another pending kind, if any, is caught by the gate on the next page.
     return redirect(safe_next(request.args.get("next")), 303)

@@ -19,12 +19,14 @@ from idp.views.labels import (
     describe_claim,
     level_label,
 )
+from idp.views.replica import reads_from_replica
 from idp.views.web import services
 
 CHANNELS = {
     "id_token": lazy_gettext("ID token (at login)"),
     "userinfo": lazy_gettext("User information request"),
     "introspection": lazy_gettext("Token check by the portal"),
+    "materials": lazy_gettext("Material fetched by the portal"),
 }
 ACTIONS = {
     "accepted": lazy_gettext("Accepted"),
@@ -54,6 +56,7 @@ def overview() -> Response | str:
 
 
 @bp.get("/agreements")
+@reads_from_replica
 def agreements() -> Response | str:
     account = current_account()
     if account is None:
@@ -80,6 +83,7 @@ def agreements() -> Response | str:
 
 
 @bp.get("/consents")
+@reads_from_replica
 def consents() -> Response | str:
     account = current_account()
     if account is None:
@@ -147,6 +151,7 @@ def withdraw() -> Response:
 
 
 @bp.get("/disclosures")
+@reads_from_replica
 def disclosures() -> Response | str:
     account = current_account()
     if account is None:

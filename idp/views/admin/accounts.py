@@ -28,6 +28,9 @@ from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
 from idp.identity import documents
+from idp.identity.messages import MAX_BODY_LENGTH as MESSAGE_BODY_LENGTH
+from idp.identity.messages import MAX_TITLE_LENGTH as MESSAGE_TITLE_LENGTH
+from idp.identity.messages import MessageError, authority_draft
 from idp.models import Account
 from idp.models.base import utcnow
 from idp.views.account import shown_last_day, shown_time
@@ -381,3 +384,37 @@ def counter_verification(account_id: str) -> Answer:
         reason=reason,
     )
     return _done(account, _("The in-person verification is recorded: the account is at level L4."))
+
+
+@bp.post("/<account_id>/message")
+@console_required(write=True)
+def send_message(account_id: str) -> Answer:
+    """A message from the authority to the person's inbox (clause 4(4); docs/user-space.md):
+    essential ones arrive even when the person turned the authority's other messages off."""
+    account = _load(account_id)
+    if account is None:
+        return _not_found()
+    title, problem = read_text("title", MESSAGE_TITLE_LENGTH)
+    if problem:
+        return _refuse(account, "message", "title", problem)
+    body, problem = read_text("body", MESSAGE_BODY_LENGTH, multiline=True)
+    if problem:
+        return _refuse(account, "message", "body", problem)
+    link = request.form.get("link", "").strip() or None
+    try:
+        draft = authority_draft(account.id, title, body, link)
+    except MessageError:
+        return _refuse(account, "message", "link", _("Enter an https address, or nothing."))
+    sent = services().messages.send_from_authority(
+        draft,
+        essential=request.form.get("essential") == "yes",
+        actor=g.admin.account_id,
+        via="console",
+        ip_address=request.remote_addr,
+    )
+    if sent is None:
+        return _done(
+            account,
+            _("The person turned off the authority's non-essential messages: nothing was sent."),
+        )
+    return _done(account, _("The message was sent."))

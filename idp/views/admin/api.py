@@ -21,6 +21,7 @@ from flask import Blueprint, Response, g, jsonify, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from idp.errors import IdpError
+from idp.identity.messages import MessageError, authority_draft
 from idp.oauth.clients import (
     STATUSES,
     Actor,
@@ -30,6 +31,7 @@ from idp.oauth.clients import (
     NoClientSecret,
     describe,
 )
+from idp.oauth.portal_pairs import InvalidPair
 from idp.views.admin import openapi
 from idp.views.admin.auth import api_required, no_store
 from idp.views.web import problem, services
@@ -285,6 +287,67 @@ def rotate_secret(client_id: str) -> Response:
     return _not_allowed(["POST"])
 
 
+# -- token exchange pairs (RFC 8693, idp.oauth.portal_pairs) ----------------------------------
+
+
+def _pair_json(client_id: str, target_client_id: str, created_at: Any) -> dict[str, Any]:
+    return {
+        "client_id": client_id,
+        "target_client_id": target_client_id,
+        "created_at": created_at.isoformat(),
+    }
+
+
+@api_required()
+@_answer
+def _list_pairs(client_id: str) -> Response:
+    try:
+        services().clients.get(client_id)
+    except ClientNotFound:
+        return _not_found()
+    rows = services().portal_pairs.pairs(client_id)
+    return jsonify(
+        {"pairs": [_pair_json(row.client_id, row.target_client_id, row.created_at) for row in rows]}
+    )
+
+
+@bp.route("/clients/<client_id>/pairs", methods=ALL_METHODS)
+def pairs(client_id: str) -> Response:
+    if request.method == "GET":
+        return _list_pairs(client_id)
+    return _not_allowed(["GET"])
+
+
+@api_required(write=True)
+@_answer
+def _change_pair(client_id: str, target_client_id: str) -> Response:
+    body = _body(optional=True) if request.method == "PUT" else {}
+    reason = _reason(body) if body else request.args.get("reason")
+    if body:
+        return _invalid(
+            [FieldError(name, "unknown_field", "is not a parameter here") for name in body]
+        )
+    pairs = services().portal_pairs
+    try:
+        if request.method == "PUT":
+            row = pairs.pair(client_id, target_client_id, actor=_actor(), reason=reason)
+            return jsonify(_pair_json(row.client_id, row.target_client_id, row.created_at))
+        if not pairs.unpair(client_id, target_client_id, actor=_actor(), reason=reason):
+            return problem(404, "Not Found", "These portals are not paired.")
+    except ClientNotFound:
+        return _not_found()
+    except InvalidPair as refused:
+        return problem(409, "Conflict", refused.message)
+    return Response(status=204)
+
+
+@bp.route("/clients/<client_id>/pairs/<target_client_id>", methods=ALL_METHODS)
+def pair(client_id: str, target_client_id: str) -> Response:
+    if request.method in ("PUT", "DELETE"):
+        return _change_pair(client_id, target_client_id)
+    return _not_allowed(["PUT", "DELETE"])
+
+
 # -- initial access tokens -------------------------------------------------------------------
 
 
@@ -321,6 +384,57 @@ def _issue_initial_access_token() -> Response:
 def initial_access_tokens() -> Response:
     if request.method == "POST":
         return _issue_initial_access_token()
+    return _not_allowed(["POST"])
+
+
+# -- messages to a person (issue 12, docs/user-space.md) -----------------------------------
+
+
+MESSAGE_MEMBERS = ("account", "title", "body", "essential", "link")
+
+
+@api_required(write=True)
+@_answer
+def _send_message() -> Response:
+    body = _body()
+    reason = _reason(body)
+    unknown = [name for name in body if name not in MESSAGE_MEMBERS]
+    if unknown:
+        return _invalid(
+            [FieldError(name, "unknown_field", "is not a parameter here") for name in unknown]
+        )
+    reference = body.get("account")
+    account = (
+        services().people.find(reference)
+        if isinstance(reference, str) and 0 < len(reference) <= 64
+        else None
+    )
+    if account is None or reference not in (account.id, account.subject):
+        return problem(404, "Not Found", "No account has this id or sub.", code="unknown_account")
+    essential = body.get("essential", False)
+    if not isinstance(essential, bool):
+        return _invalid([FieldError("essential", "type", "must be true or false")])
+    try:
+        draft = authority_draft(account.id, body.get("title"), body.get("body"), body.get("link"))
+    except MessageError as exc:
+        return _invalid([FieldError(exc.field or "", exc.code, exc.message)])
+    message_id = services().messages.send_from_authority(
+        draft,
+        essential=essential,
+        actor=g.admin.account_id,
+        via="api",
+        ip_address=request.remote_addr,
+        reason=reason,
+    )
+    response = jsonify({"id": message_id, "status": "delivered" if message_id else "declined"})
+    response.status_code = 201
+    return response
+
+
+@bp.route("/messages", methods=ALL_METHODS)
+def messages() -> Response:
+    if request.method == "POST":
+        return _send_message()
     return _not_allowed(["POST"])
 
 

@@ -12,7 +12,10 @@ from typing import Any
 
 from idp.oauth import clients as rules
 from idp.oauth.claims import SCOPES_SUPPORTED
+from idp.oauth.clients.encryption_keys import CONTENT_ENCRYPTIONS, ENCRYPTION_ALGORITHMS
+from idp.oauth.fapi import PROFILES
 from idp.oauth.keys import SUPPORTED_ALGORITHMS
+from idp.oauth.request_objects import REQUEST_OBJECT_ALGORITHMS
 
 # Members of a portal's representation that no request may set.
 READ_ONLY = (
@@ -85,6 +88,18 @@ def metadata_properties(sensitive_claims: list[str]) -> dict[str, dict[str, Any]
             "description": "Fetched when set: it must answer a JWK set of public keys.",
         },
         "id_token_signed_response_alg": {"type": "string", "enum": list(SUPPORTED_ALGORITHMS)},
+        # OIDC Registration 2 / Core 10.2 (idp.oauth.encryption): encrypted answers go to the
+        # key with "use": "enc" in jwks or jwks_uri; _enc defaults to A128CBC-HS256.
+        **{
+            name: {"type": ["string", "null"], "enum": [*values, None]}
+            for name, values in (
+                ("id_token_encrypted_response_alg", ENCRYPTION_ALGORITHMS),
+                ("id_token_encrypted_response_enc", CONTENT_ENCRYPTIONS),
+                ("userinfo_signed_response_alg", SUPPORTED_ALGORITHMS),
+                ("userinfo_encrypted_response_alg", ENCRYPTION_ALGORITHMS),
+                ("userinfo_encrypted_response_enc", CONTENT_ENCRYPTIONS),
+            )
+        },
         "scopes": {
             "type": "array",
             "items": {"type": "string", "enum": list(SCOPES_SUPPORTED)},
@@ -101,6 +116,14 @@ def metadata_properties(sensitive_claims: list[str]) -> dict[str, dict[str, Any]
             "enum": [*rules.MINIMUM_LEVELS, None],
         },
         "trusted": {"type": "boolean"},
+        "require_mfa": {
+            "type": "boolean",
+            "description": "Every login includes a second factor (amr mfa).",
+        },
+        "dpop_bound_access_tokens": {
+            "type": "boolean",
+            "description": "Every token request carries a DPoP proof (RFC 9449 5.2).",
+        },
         "subject_type": {"type": "string", "enum": list(rules.SUBJECT_TYPES)},
         "sector_identifier_uri": {
             **_nullable(_uri()),
@@ -118,6 +141,34 @@ def metadata_properties(sensitive_claims: list[str]) -> dict[str, dict[str, Any]
             "description": "E-mail addresses or phone numbers.",
         },
         "status": {"type": "string", "enum": list(rules.STATUSES)},
+        # FAPI 2.0 (idp.oauth.clients.request_protection, docs/portals.md "FAPI 2.0").
+        "require_pushed_authorization_requests": {
+            "type": "boolean",
+            "description": "Authorization requests only through /par (RFC 9126 6).",
+        },
+        "require_signed_request_object": {
+            "type": "boolean",
+            "description": "Authorization requests only as signed request objects (RFC 9101 "
+            "10.5); needs jwks or jwks_uri.",
+        },
+        "request_object_signing_alg": {
+            "type": ["string", "null"],
+            "enum": [*REQUEST_OBJECT_ALGORITHMS, None],
+            "description": "The one algorithm accepted for request objects (null: any).",
+        },
+        "authorization_signed_response_alg": {
+            "type": ["string", "null"],
+            "enum": [*SUPPORTED_ALGORITHMS, None],
+            "description": "JARM (response_mode jwt): the signing algorithm (null: RS256).",
+        },
+        "profile": {
+            "type": ["string", "null"],
+            "enum": [*PROFILES, None],
+            "description": "fapi2: FAPI 2.0 Security Profile. Requires private_key_jwt "
+            "(secrets are removed) and PS256 or ES256 signatures; sets "
+            "require_pushed_authorization_requests and dpop_bound_access_tokens; PKCE S256 "
+            "and response_type code are enforced at request time.",
+        },
     }
 
 
@@ -318,6 +369,47 @@ def document(sensitive_claims: list[str] | None = None) -> dict[str, Any]:
                     },
                 },
             },
+            # RFC 8693 (docs/portals.md, "Token exchange"): the portals client_id may
+            # exchange tokens for.
+            "/clients/{client_id}/pairs": {
+                "parameters": [client_id],
+                "get": {
+                    "operationId": "listClientPairs",
+                    "summary": "The portals this portal may exchange tokens for",
+                    "responses": {
+                        "200": _json("PairList", "The pairs."),
+                        **not_found,
+                        **auth,
+                    },
+                },
+            },
+            "/clients/{client_id}/pairs/{target_client_id}": {
+                "parameters": [client_id, {**client_id, "name": "target_client_id"}],
+                "put": {
+                    "operationId": "pairClients",
+                    "summary": "Allow token exchange from client_id to target_client_id",
+                    "requestBody": _body("Reason", required=False),
+                    "responses": {
+                        "200": _json("Pair", "The pair (made now or before)."),
+                        **body_errors,
+                        "404": _problem("No portal has one of these client_ids."),
+                        "409": _problem("A portal with itself, or a public portal."),
+                        **write,
+                    },
+                },
+                "delete": {
+                    "operationId": "unpairClients",
+                    "summary": "End token exchange from client_id to target_client_id",
+                    "parameters": [
+                        {"name": "reason", "in": "query", "required": False, "schema": REASON}
+                    ],
+                    "responses": {
+                        "204": {"description": "Unpaired."},
+                        "404": _problem("No such portal, or the portals are not paired."),
+                        **write,
+                    },
+                },
+            },
             "/initial-access-tokens": {
                 "post": {
                     "operationId": "issueInitialAccessToken",
@@ -326,6 +418,24 @@ def document(sensitive_claims: list[str] | None = None) -> dict[str, Any]:
                     "responses": {
                         "201": _json("InitialAccessToken", "The token, shown once."),
                         **body_errors,
+                        **write,
+                    },
+                },
+            },
+            "/messages": {
+                "post": {
+                    "operationId": "sendMessage",
+                    "summary": "A message from the authority to a person's inbox "
+                    "(docs/user-space.md)",
+                    "requestBody": _body("MessageRequest"),
+                    "responses": {
+                        "201": _json(
+                            "MessageSent",
+                            "Delivered, or declined: the person turned off the authority's "
+                            "non-essential messages (nothing stored).",
+                        ),
+                        **body_errors,
+                        "404": _problem("No account has this id or sub."),
                         **write,
                     },
                 },
@@ -396,6 +506,24 @@ def document(sensitive_claims: list[str] | None = None) -> dict[str, Any]:
                     "properties": {"reason": REASON},
                     "additionalProperties": False,
                 },
+                "Pair": {
+                    "type": "object",
+                    "properties": {
+                        "client_id": {"type": "string"},
+                        "target_client_id": {"type": "string"},
+                        "created_at": {"type": "string", "format": "date-time"},
+                    },
+                    "required": ["client_id", "target_client_id", "created_at"],
+                    "additionalProperties": False,
+                },
+                "PairList": {
+                    "type": "object",
+                    "properties": {
+                        "pairs": {"type": "array", "items": {"$ref": "#/components/schemas/Pair"}}
+                    },
+                    "required": ["pairs"],
+                    "additionalProperties": False,
+                },
                 "RotatedSecret": {
                     "type": "object",
                     "properties": {
@@ -438,6 +566,51 @@ def document(sensitive_claims: list[str] | None = None) -> dict[str, Any]:
                         "registration_endpoint": {"type": "string"},
                     },
                     "required": ["id", "token", "uses", "expires_at", "registration_endpoint"],
+                    "additionalProperties": False,
+                },
+                "MessageRequest": {
+                    "type": "object",
+                    "properties": {
+                        "account": {
+                            "type": "string",
+                            "minLength": 1,
+                            "maxLength": 64,
+                            "description": "The account id or its (public) sub.",
+                        },
+                        "title": {
+                            "type": "string",
+                            "minLength": 1,
+                            "maxLength": 120,
+                            "pattern": r"\S",
+                            "description": "Text; no control characters.",
+                        },
+                        "body": {
+                            "type": "string",
+                            "minLength": 1,
+                            "maxLength": 4000,
+                            "pattern": r"\S",
+                            "description": "Text; newlines allowed.",
+                        },
+                        "essential": {
+                            "type": "boolean",
+                            "default": False,
+                            "description": "Essential notices (agreement changes, suspension, "
+                            "security events) arrive even when the person turned the "
+                            "authority's non-essential messages off.",
+                        },
+                        "link": {**_uri(), "pattern": "^https://", "description": "An https link."},
+                        "reason": REASON,
+                    },
+                    "required": ["account", "title", "body"],
+                    "additionalProperties": False,
+                },
+                "MessageSent": {
+                    "type": "object",
+                    "properties": {
+                        "id": {"type": ["string", "null"]},
+                        "status": {"type": "string", "enum": ["delivered", "declined"]},
+                    },
+                    "required": ["id", "status"],
                     "additionalProperties": False,
                 },
                 "Problem": {

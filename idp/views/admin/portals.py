@@ -39,9 +39,14 @@ from idp.oauth.clients import (
     initial_token_problems,
     metadata_of,
 )
+from idp.oauth.clients.encryption_keys import CONTENT_ENCRYPTIONS, ENCRYPTION_ALGORITHMS
+from idp.oauth.fapi import PROFILES
 from idp.oauth.keys import SUPPORTED_ALGORITHMS
+from idp.oauth.portal_pairs import InvalidPair
+from idp.oauth.request_objects import REQUEST_OBJECT_ALGORITHMS
 from idp.views.account import shown_time
 from idp.views.admin.auth import console_required, notify, read_reason
+from idp.views.replica import reads_from_replica
 from idp.views.web import services
 
 bp = Blueprint("admin_portals", __name__, url_prefix="/admin/portals")
@@ -56,12 +61,27 @@ TEXT_FIELDS = (
     "jwks_uri",
     "sector_identifier_uri",
 )
+ENCRYPTION_FIELDS = (
+    "id_token_encrypted_response_alg",
+    "id_token_encrypted_response_enc",
+    "userinfo_signed_response_alg",
+    "userinfo_encrypted_response_alg",
+    "userinfo_encrypted_response_enc",
+)
 CHOICE_FIELDS = (
     "token_endpoint_auth_method",
     "id_token_signed_response_alg",
     "subject_type",
     "minimum_verification_level",
+    # FAPI 2.0 (docs/portals.md, "FAPI 2.0").
+    "request_object_signing_alg",
+    "authorization_signed_response_alg",
+    "profile",
+    # Encrypted ID tokens, signed or encrypted UserInfo (docs/portals.md, "Encrypted responses").
+    *ENCRYPTION_FIELDS,
 )
+# Yes/no fields of FAPI 2.0 (each a checkbox with value "yes").
+FAPI_FLAGS = ("require_pushed_authorization_requests", "require_signed_request_object")
 CHECKBOX_FIELDS = ("scopes", "allowed_sensitive_claims")
 MAX_FIELD_LENGTH = 8192
 
@@ -83,11 +103,15 @@ MESSAGES = {
     "conflict": lazy_gettext("Give a key set or a key set URI, not both."),
     "private_key": lazy_gettext("The key set holds private keys: publish public keys only."),
     "no_key_set": lazy_gettext("This is not a usable key set of public RSA or EC keys."),
+    "no_encryption_key": lazy_gettext(
+        'Encryption needs a key with "use": "enc" of the right type in the key set.'
+    ),
     "unreachable": lazy_gettext("This address could not be fetched (or answered too late)."),
     "not_listed": lazy_gettext("The document does not list every redirect URI."),
     "duplicate": lazy_gettext("Another portal already has this name."),
     "taken": lazy_gettext("Another portal already has this client id."),
     "unknown_field": lazy_gettext("This value has the wrong form."),
+    "profile_forbids": lazy_gettext("The fapi2 profile does not allow this value."),
 }
 FIELD_MESSAGES = {
     ("region", "invalid"): lazy_gettext(
@@ -103,6 +127,24 @@ FIELD_MESSAGES = {
     ),
     ("sector_identifier_uri", "invalid"): lazy_gettext(
         "The document must be a JSON array of redirect URIs."
+    ),
+    ("token_endpoint_auth_method", "profile_forbids"): lazy_gettext(
+        "The fapi2 profile allows only private_key_jwt: no client secrets, no public clients."
+    ),
+    ("id_token_signed_response_alg", "profile_forbids"): lazy_gettext(
+        "The fapi2 profile signs with PS256 or ES256 only."
+    ),
+    ("request_object_signing_alg", "profile_forbids"): lazy_gettext(
+        "The fapi2 profile signs with PS256 or ES256 only."
+    ),
+    ("authorization_signed_response_alg", "profile_forbids"): lazy_gettext(
+        "The fapi2 profile signs with PS256 or ES256 only."
+    ),
+    ("redirect_uris", "profile_forbids"): lazy_gettext(
+        "The fapi2 profile requires https redirect URIs."
+    ),
+    ("require_signed_request_object", "required"): lazy_gettext(
+        "Signed request objects need a key set or a key set URI."
     ),
     ("client_id", "invalid"): lazy_gettext(
         "Use 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit."
@@ -146,6 +188,18 @@ def _choices() -> dict[str, list[str]]:
         "minimum_verification_level": ["", *MINIMUM_LEVELS],
         "scopes": list(SCOPES_SUPPORTED),
         "allowed_sensitive_claims": _sensitive_claims(),
+        "request_object_signing_alg": ["", *REQUEST_OBJECT_ALGORITHMS],
+        "authorization_signed_response_alg": ["", *SUPPORTED_ALGORITHMS],
+        "profile": ["", *PROFILES],
+        **{
+            name: ["", *ENCRYPTION_ALGORITHMS]
+            for name in ("id_token_encrypted_response_alg", "userinfo_encrypted_response_alg")
+        },
+        **{
+            name: ["", *CONTENT_ENCRYPTIONS]
+            for name in ("id_token_encrypted_response_enc", "userinfo_encrypted_response_enc")
+        },
+        "userinfo_signed_response_alg": ["", *SUPPORTED_ALGORITHMS],
     }
 
 
@@ -167,6 +221,10 @@ def _form_values() -> dict[str, Any]:
     for name in CHECKBOX_FIELDS:
         values[name] = request.form.getlist(name)
     values["trusted"] = request.form.get("trusted") == "yes"
+    values["require_mfa"] = request.form.get("require_mfa") == "yes"
+    values["dpop_bound_access_tokens"] = request.form.get("dpop_bound_access_tokens") == "yes"
+    for name in FAPI_FLAGS:
+        values[name] = request.form.get(name) == "yes"
     values["reason"] = request.form.get("reason", "")[:500]
     return values
 
@@ -184,6 +242,10 @@ def _metadata(values: dict[str, Any]) -> tuple[dict[str, Any], list[FieldError]]
     for name in CHECKBOX_FIELDS:
         data[name] = list(values[name])
     data["trusted"] = values["trusted"]
+    data["require_mfa"] = values["require_mfa"]
+    data["dpop_bound_access_tokens"] = values["dpop_bound_access_tokens"]
+    for name in FAPI_FLAGS:
+        data[name] = values[name]
     data["jwks"] = None
     if values["jwks"].strip():
         try:
@@ -201,6 +263,10 @@ def _values_of(metadata: dict[str, Any]) -> dict[str, Any]:
     for name in CHECKBOX_FIELDS:
         values[name] = list(metadata.get(name) or [])
     values["trusted"] = bool(metadata.get("trusted"))
+    values["require_mfa"] = bool(metadata.get("require_mfa"))
+    values["dpop_bound_access_tokens"] = bool(metadata.get("dpop_bound_access_tokens"))
+    for name in FAPI_FLAGS:
+        values[name] = bool(metadata.get(name))
     values["jwks"] = json.dumps(metadata["jwks"], indent=2) if metadata.get("jwks") else ""
     values["client_id"] = ""
     return values
@@ -237,6 +303,7 @@ def _render_list(errors: dict[str, list[str]] | None = None, status: int = 200) 
 
 @bp.get("")
 @console_required()
+@reads_from_replica
 def index() -> Answer:
     return _render_list()
 
@@ -347,6 +414,13 @@ def _render_portal(
                 shown_time(expires) if expires is not None and expires > utcnow() else None
             ),
             dynamic=client.registration_access_token_hash is not None,
+            # RFC 8693 token exchange (docs/portals.md, "Token exchange").
+            pairs=services().portal_pairs.targets_of(client.client_id),
+            pair_choices=[
+                other.client_id
+                for other in services().clients.clients()
+                if other.client_id != client.client_id
+            ],
         ),
         status,
     )
@@ -414,6 +488,37 @@ def rotate_secret(client_id: str) -> Answer:
         ),
         client_secret=outcome.client_secret or "",
     )
+    return redirect(url_for("admin_portals.show", client_id=client_id), 303)
+
+
+@bp.post("/<client_id>/pairs")
+@console_required(write=True)
+def pair(client_id: str) -> Answer:
+    """Allow (``action=pair``) or end (``action=unpair``) token exchange from this portal to
+    ``target`` (RFC 8693, ``idp.oauth.portal_pairs``)."""
+    reason, problem = read_reason()
+    if problem:
+        return _action_refused(client_id, "pair", problem)
+    target = request.form.get("target", "")[:64]
+    pairs = services().portal_pairs
+    try:
+        if request.form.get("action") == "unpair":
+            pairs.unpair(client_id, target, actor=_actor(), reason=reason)
+            notify(_("Token exchange to %(target)s has ended.", target=target))
+        else:
+            pairs.pair(client_id, target, actor=_actor(), reason=reason)
+            notify(_("This portal may now exchange tokens for %(target)s.", target=target))
+    except ClientNotFound as missing:
+        if missing.client_id == client_id:
+            return _render_list({"portal": [_("There is no such portal.")]}, 404)
+        return _action_refused(client_id, "pair", _("There is no such portal."), 404)
+    except InvalidPair:
+        return _action_refused(
+            client_id,
+            "pair",
+            _("A portal cannot be paired with itself, and a public portal cannot exchange tokens."),
+            409,
+        )
     return redirect(url_for("admin_portals.show", client_id=client_id), 303)
 
 

@@ -20,14 +20,17 @@ from flask import Blueprint
 from flask.typing import ResponseReturnValue
 
 from idp.views.account import no_store
+from idp.views.account.factors import require_second_factor
 from idp.views.account.gate import require_agreements
 from idp.views.companies import company, overview, scope_forms
 
 bp = Blueprint("companies", __name__, url_prefix="/account/companies")
 # Members' masked data and the company's trail: never kept in shared or browser caches.
 bp.after_request(no_store)
-# A pending agreement of the person comes before any company page (agreement clause 10).
+# A pending agreement of the person comes before any company page (agreement clause 10), and
+# so does their second factor when the session has not seen it (idp.views.account.factors).
 bp.before_request(require_agreements)
+bp.before_request(require_second_factor)
 
 GET, POST, FORM = ("GET",), ("POST",), ("GET", "POST")
 

@@ -86,17 +86,10 @@ def accept_agreement(account: Account, membership: Membership) -> Answer:
         client_id=None,
         ip_address=request.remote_addr,
         user_agent=request.user_agent.string,
+        actor=account.id,
     )
     if recorded is None:
         return _done(membership)
-    app_services.audit(
-        "entity_agreement_accepted",
-        actor=account.id,
-        account_id=account.id,
-        entity_id=entity.id,
-        ip_address=request.remote_addr,
-        details={"agreements": [recorded.kind]},
-    )
     return _done(membership, "agreement")
 
 
@@ -151,36 +144,47 @@ def grant_status(account: Account, membership: Membership, grant: HandlerGrant) 
     return _done(membership, done)
 
 
-@on_managed_grant(THIS_FORM)
-def renew(account: Account, membership: Membership, grant: HandlerGrant) -> Answer:
-    """Another period of validity (``IDP_HANDLER_GRANT_DAYS`` from now), confirmed by the
-    renewing person's SMS code."""
+def _confirmed_change(
+    account: Account,
+    membership: Membership,
+    grant: HandlerGrant,
+    change: str,
+    apply: Callable[[], object],
+    done: str,
+) -> Answer:
+    """A change that gives a handler more (renew, resume), confirmed by the changing person's
+    SMS code like appointing and widening: the form sends the code, or checks it and applies."""
     state = FormState()
     if request.method == "POST":
         if request.form.get("action") == "send_code":
             forms.send_own_code(account, state)
         elif forms.check_own_code(account, state):
             try:
-                services().entities.renew(grant, account)
+                apply()
             except EntityError as error:
                 return answer_refusal(error, _on_page(account, membership))
-            return _done(membership, "renewed")
-    return pages.renew(account, membership, grant, state)
+            return _done(membership, done)
+    return pages.confirm_grant_change(account, membership, grant, change, state)
+
+
+@on_managed_grant(THIS_FORM)
+def renew(account: Account, membership: Membership, grant: HandlerGrant) -> Answer:
+    """Another period of validity (``IDP_HANDLER_GRANT_DAYS`` from now)."""
+    entities = services().entities
+    return _confirmed_change(
+        account, membership, grant, "renew", lambda: entities.renew(grant, account), "renewed"
+    )
 
 
 @on_managed_grant(THIS_FORM)
 def resume(account: Account, membership: Membership, grant: HandlerGrant) -> Answer:
-    """A suspended grant usable again, confirmed by the resuming person's SMS code (like
-    appointing, widening and renewing: every change that gives a handler more is confirmed
-    alike)."""
-    state = FormState()
-    if request.method == "POST":
-        if request.form.get("action") == "send_code":
-            forms.send_own_code(account, state)
-        elif forms.check_own_code(account, state):
-            try:
-                services().entities.set_status(grant, account, "active")
-            except EntityError as error:
-                return answer_refusal(error, _on_page(account, membership))
-            return _done(membership, "resumed")
-    return pages.resume(account, membership, grant, state)
+    """A suspended grant usable again."""
+    entities = services().entities
+    return _confirmed_change(
+        account,
+        membership,
+        grant,
+        "resume",
+        lambda: entities.set_status(grant, account, "active"),
+        "resumed",
+    )

@@ -19,6 +19,8 @@ from idp.identity.delegation import GRADES
 from idp.identity.entities import ENTITY_TYPES, REGISTRATION_LEVEL, Membership
 from idp.models import Account, HandlerGrant
 from idp.models.base import utcnow
+from idp.views.account import shown_time
+from idp.views.account.inbox import STATUS_LABELS
 from idp.views.companies import presenters
 from idp.views.companies.forms import (
     CompanyState,
@@ -153,11 +155,34 @@ def company(
             and entities.administrator_count(entity.id) < entities.max_administrators
         )
         context["trail"] = presenters.trail_rows(entities.trail(entity.id), people, entries)
+        # What portals reported of the company's matters (docs/user-space.md, "Matters"): seen
+        # by the legal representative and the administrators.
+        context["company_matters"] = company_matters(entity.id, entries)
     if membership.legal_representative:
         context["agreement"] = presenters.agreement_view(
             app_services.agreements.pending(entity.id, "legal_person")
         )
     return render_template("company_page.html", current="companies", **context), status
+
+
+def company_matters(entity_id: str, entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    app_services = services()
+    found = app_services.matters.of_entity(entity_id, limit=20)
+    names = app_services.portals.names(matter.client_id for matter in found)
+    classes = {entry["code"]: entry["name"] for entry in entries}
+    return [
+        {
+            "reference": matter.portal_reference,
+            "portal": names.get(matter.client_id, matter.client_id),
+            "title": matter.title,
+            "matter_class": classes.get(matter.matter_class, matter.matter_class),
+            "status": matter.status,
+            "status_label": str(STATUS_LABELS.get(matter.status, matter.status)),
+            "submitted": shown_time(matter.submitted_at),
+            "link": matter.link,
+        }
+        for matter in found
+    ]
 
 
 def scope_form(
@@ -201,34 +226,22 @@ def scope_form(
     ), state.status
 
 
-def renew(account: Account, membership: Membership, grant: HandlerGrant, state: FormState) -> Page:
-    """Another period of validity for a grant, confirmed by the renewing person's SMS code."""
+def confirm_grant_change(
+    account: Account, membership: Membership, grant: HandlerGrant, change: str, state: FormState
+) -> Page:
+    """``change`` (``renew``: another period of validity; ``resume``: a suspended grant usable
+    again) of a grant, confirmed by the person's SMS code."""
     entity_id = membership.entity.id
+    until = services().entities.default_until() if change == "renew" else grant.valid_until
     return render_template(
-        "company_renew.html",
+        "company_grant_confirm.html",
         current="companies",
-        action_url=url_for("companies.renew", entity_id=entity_id, grant_id=grant.id),
+        change=change,
+        action_url=url_for(f"companies.{change}", entity_id=entity_id, grant_id=grant.id),
         company_url=url_for("companies.company", entity_id=entity_id),
         entity_name=membership.entity.name,
         handler=presenters.masked_person(grant.account_id),
-        until=date_shown(services().entities.default_until()),
-        masked_phone=documents.mask_phone(own_phone(account) or ""),
-        code_sent=code_sent(state),
-        **state.context(),
-    ), state.status
-
-
-def resume(account: Account, membership: Membership, grant: HandlerGrant, state: FormState) -> Page:
-    """A suspended grant usable again, confirmed by the resuming person's SMS code."""
-    entity_id = membership.entity.id
-    return render_template(
-        "company_resume.html",
-        current="companies",
-        action_url=url_for("companies.resume", entity_id=entity_id, grant_id=grant.id),
-        company_url=url_for("companies.company", entity_id=entity_id),
-        entity_name=membership.entity.name,
-        handler=presenters.masked_person(grant.account_id),
-        until=date_shown(grant.valid_until),
+        until=date_shown(until),
         masked_phone=documents.mask_phone(own_phone(account) or ""),
         code_sent=code_sent(state),
         **state.context(),

@@ -277,7 +277,7 @@ def trail_rows(events: list[AuditEvent], people: MaskedPeople, entries: list[Row
                 "actor": actor,
                 "subject": people.of(subject)["name"] if subject else "",
                 "grade": label(GRADE_LABELS, scope["grade"]) if scope.get("grade") else "",
-                "matters": [m["code"] for m in matter_names(entries, scope.get("matters", []))],
+                "matters": matter_names(entries, scope.get("matters", [])),
                 "regions": scope.get("regions") or [],
                 "reason": details.get("reason") or "",
             }

@@ -17,7 +17,15 @@ from collections.abc import Callable
 from flask import Blueprint
 
 from idp.oauth.steps import StepContext
-from idp.views.interaction import agreement, choose, consent, login, scan, verify
+from idp.views.interaction import (
+    agreement,
+    choose,
+    consent,
+    login,
+    scan,
+    second_factor,
+    verify,
+)
 from idp.views.interaction.common import Answer, StepPage, continue_to, expired, opened
 from idp.views.web import services
 
@@ -27,6 +35,7 @@ bp = Blueprint("interaction", __name__, url_prefix="/interaction")
 # application starts).
 PAGES: dict[str, StepPage] = {
     "login": login.PAGE,
+    "second_factor": second_factor.PAGE,
     "agreement": agreement.PAGE,
     "verify": verify.PAGE,
     "choose": choose.PAGE,
@@ -68,8 +77,10 @@ for rule, endpoint, method, step, handle in FORMS:
     bp.add_url_rule(f"/<interaction_id>{rule}", endpoint, _at(step, handle), methods=[method])
 
 
-# The scan-to-log-in's waiting page says itself why a browser cannot continue (docs/scan-login.md).
+# The scan-to-log-in's waiting page and the QR frame on the login page say themselves why a
+# browser cannot continue (docs/scan-login.md).
 bp.add_url_rule("/<interaction_id>/scan/wait", "scan_wait", scan.wait, methods=["GET"])
+bp.add_url_rule("/<interaction_id>/scan/frame", "scan_frame", scan.frame, methods=["GET"])
 
 
 @bp.post("/<interaction_id>/abort")

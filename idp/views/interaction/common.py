@@ -36,6 +36,7 @@ def opened(interaction_id: str) -> StepContext | None:
     )
     if ctx is not None:
         g.ui_locales = ctx.request.ui_locales
+        g.client_id = ctx.request.client_id  # the portal of the access log line (observe.py)
         # Every step's form may end in the 303 back to the portal.
         allow_form_redirect_to(ctx.request.redirect_uri)
     return ctx

@@ -3,7 +3,7 @@ without an account registers and the same authorization request goes on)."""
 
 from __future__ import annotations
 
-from flask import flash, render_template, request, url_for
+from flask import flash, g, render_template, request, url_for
 
 from idp.oauth.steps import Continuation, Retry, StepContext
 from idp.views import realname
@@ -26,6 +26,8 @@ def _render(
     ctx: StepContext, username: str = "", error: str | None = None, status: int = 200
 ) -> tuple[str, int]:
     interaction = ctx.interaction
+    # The QR code is framed in this page (idp.views.interaction.scan.frame).
+    g.frame_src_self = True
     return (
         render_template(
             "login.html",
@@ -35,6 +37,7 @@ def _render(
             register_url=url_for("interaction.register_page", interaction_id=interaction.id),
             sms_url=url_for("interaction.sms_login_page", interaction_id=interaction.id),
             scan_url=url_for("interaction.scan_login", interaction_id=interaction.id),
+            scan_frame_url=url_for("interaction.scan_frame", interaction_id=interaction.id),
             recover_url=url_for("account.recover_page"),
             username=username,
             error=error,
@@ -75,10 +78,12 @@ def render_sms(
     error: str | None = None,
     notice: str | None = None,
     status: int = 200,
+    error_field: str = "phone",
 ) -> tuple[str, int]:
     interaction = ctx.interaction
     return render_template(
         "login_sms.html",
+        error_field=error_field,
         client_name=interaction.client_name,
         action_url=url_for("interaction.sms_login", interaction_id=interaction.id),
         password_url=url_for("interaction.show", interaction_id=interaction.id),
@@ -103,7 +108,7 @@ def submit_sms(ctx: StepContext) -> Answer:
 
     def again(retry: Retry) -> Answer:
         message, status = failure_message(retry.detail)
-        return render_sms(ctx, typed, message, None, status)
+        return render_sms(ctx, typed, message, None, status, error_field="sms_code")
 
     code = (request.form.get("sms_code") or "").strip()
     return advance(ctx, "login", {"method": "sms", "phone": phone, "code": code}, again)
