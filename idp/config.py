@@ -575,12 +575,14 @@ def _validate_materials(config: Config) -> None:
 
 
 _SENTINEL_URL = re.compile(r"^rediss?\+sentinel://(?:[^@/]*@)?[^@/?]+/[^/?]+(?:/\d+)?/?(?:\?.*)?$")
+_CLUSTER_URL = re.compile(r"^rediss?\+cluster://(?:[^@/]*@)?[^@/?]+(?:/0?)?$")
 
 
 def _validate_redis_url(url: str) -> None:
     """redis://, rediss://, unix:// (one server) or redis+sentinel:// (a Sentinel-monitored
     master: ``redis+sentinel://[[user]:password@]host:26379,host:26379/<service>/<db>``,
-    idp.store.connection)."""
+    idp.store.connection) or redis+cluster:// (a Redis Cluster:
+    ``redis+cluster://[[user]:password@]host:6379,host:6379[/0]``, database 0 only)."""
     if not url or url.startswith(("redis://", "rediss://", "unix://")):
         return
     if url.startswith(("redis+sentinel://", "rediss+sentinel://")):
@@ -590,6 +592,14 @@ def _validate_redis_url(url: str) -> None:
                 "host2:26379,host3:26379/<service name>/<db number>"
             )
         return
+    if url.startswith(("redis+cluster://", "rediss+cluster://")):
+        if not _CLUSTER_URL.match(url):
+            raise ConfigError(
+                "IDP_REDIS_URL of a Redis Cluster: redis+cluster://[[user]:password@]host1:6379,"
+                "host2:6379,host3:6379[/0] (a cluster has only database 0, and takes no options)"
+            )
+        return
     raise ConfigError(
-        "IDP_REDIS_URL must be a redis://, rediss://, unix:// or redis+sentinel:// URL"
+        "IDP_REDIS_URL must be a redis://, rediss://, unix://, redis+sentinel:// or "
+        "redis+cluster:// URL"
     )

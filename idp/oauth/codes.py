@@ -1,5 +1,5 @@
 """Authorization codes (RFC 6749 4.1.2): 256 random bits, at most ``IDP_AUTHORIZATION_CODE_TTL``
-seconds, single use. Redis holds each under the SHA-256 of the code (``idp:code:<sha256>``); the
+seconds, single use. Redis holds each under the SHA-256 of the code (``idp:code:{<sha256>}``); the
 take is atomic, and a second redemption is told which grant the first one made, so that the
 token endpoint can revoke it (RFC 9700 4.2.4).
 """
@@ -17,7 +17,7 @@ MAX_CODE_LENGTH = 256
 
 
 class AuthorizationCodes:
-    """Codes in Redis (``idp:code:<sha256>``): single use, and a second redemption is told who
+    """Codes in Redis (``idp:code:{<sha256>}``): single use, and a second redemption is told who
     the first one was (the grant to revoke: RFC 6749 4.1.2, RFC 9700 4.2.4)."""
 
     def __init__(self, redis_client: redis.Redis, ttl: int, reuse_memory: int) -> None:

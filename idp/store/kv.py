@@ -41,7 +41,10 @@ class ShortLivedStore:
         self._consume = client.register_script(_CONSUME)
 
     def key(self, id_: str) -> str:
-        return f"idp:{self.namespace}:{digest(id_) if self.hash_ids else id_}"
+        """``idp:<namespace>:{<id>}``: the id is the key's hash tag, so the value and the keys
+        named after it (``...:used``, an interaction's ``...:held``) lie in one Redis Cluster
+        slot and ``consume`` can touch them in one script."""
+        return f"idp:{self.namespace}:{{{digest(id_) if self.hash_ids else id_}}}"
 
     def put(self, id_: str, payload: dict[str, Any], ttl: int) -> None:
         self.client.set(self.key(id_), json.dumps(payload, separators=(",", ":")), ex=ttl)

@@ -18,9 +18,20 @@ The rules (NIST SP 800-63B 5.1.3 "out-of-band authenticators", OWASP Authenticat
 
 Keys (``<phone>`` and ``<address>`` are the hex HMACs):
 
-- ``idp:sms:code:<purpose>:<phone>``: hash ``{code, attempts}``, lifetime ``ttl``;
-- ``idp:sms:resend:<purpose>:<phone>``: the resend wait, lifetime ``resend_interval``;
-- ``idp:sms:phone-hour:<phone>``, ``idp:sms:address-hour:<address>``: codes issued in the hour.
+- ``idp:sms:code:<purpose>:{<phone>}``: hash ``{code, attempts}``, lifetime ``ttl``;
+- ``idp:sms:resend:<purpose>:{<phone>}``: the resend wait, lifetime ``resend_interval``;
+- ``idp:sms:phone-hour:{<phone>}``, ``idp:sms:address-hour:{<address>}``: codes issued in the
+  hour.
+
+The phone is the hash tag of its keys, so the phone's script touches one Redis Cluster slot. The
+address's counter is shared by every phone asked for from that address and so lies in a slot of
+its own: it is taken by a script of its own before the phone's (``_TAKE_ADDRESS``), and given back
+when the phone's script refuses. Two round trips instead of one, and the two counters are no
+longer changed in one step: for a moment the address may count a code the phone then refuses
+(another request from that address, at its very last allowed code, may be refused meanwhile), and
+a process dying between the two calls leaves the address one code poorer for the rest of the
+hour. Both err on the strict side of a coarse abuse limit; the rules that protect a phone (one
+code per purpose, the resend wait, the phone's hourly cap, single use) stay in one script.
 """
 
 from __future__ import annotations
@@ -40,22 +51,39 @@ MAX_ATTEMPTS = 5
 _HOUR = 3600
 _PHONE_PUNCTUATION = re.compile(r"[\s\-()]")
 
-# KEYS: code, resend wait, phone hour, address hour.
-# ARGV: code HMAC, ttl, resend interval, phone cap, address cap, hour.
+# KEYS: the address's hour. ARGV: address cap, hour.
+# Returns {refusal, milliseconds to wait}; the refusal is '' when the address's count was taken.
+_TAKE_ADDRESS = """
+local address_count = tonumber(redis.call('GET', KEYS[1]) or '0')
+if address_count >= tonumber(ARGV[1]) then
+  return {'address_hourly', redis.call('PTTL', KEYS[1])}
+end
+redis.call('SET', KEYS[1], 0, 'EX', tonumber(ARGV[2]), 'NX')
+redis.call('INCR', KEYS[1])
+return {'', 0}
+"""
+
+# KEYS: the address's hour. Gives back the count a refused issue took (never past the window:
+# a counter that expired meanwhile is not brought back without an expiry).
+_GIVE_BACK_ADDRESS = """
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  redis.call('DECR', KEYS[1])
+end
+return 0
+"""
+
+# KEYS: code, resend wait, phone hour (one hash tag: the phone).
+# ARGV: code HMAC, ttl, resend interval, phone cap, hour.
 # Returns {refusal, milliseconds to wait}; the refusal is '' when the code was stored.
 _ISSUE = """
 local wait = redis.call('PTTL', KEYS[2])
 if wait > 0 then
   return {'resend_wait', wait}
 end
-local hour = tonumber(ARGV[6])
+local hour = tonumber(ARGV[5])
 local phone_count = tonumber(redis.call('GET', KEYS[3]) or '0')
 if phone_count >= tonumber(ARGV[4]) then
   return {'phone_hourly', redis.call('PTTL', KEYS[3])}
-end
-local address_count = tonumber(redis.call('GET', KEYS[4]) or '0')
-if address_count >= tonumber(ARGV[5]) then
-  return {'address_hourly', redis.call('PTTL', KEYS[4])}
 end
 redis.call('DEL', KEYS[1])
 redis.call('HSET', KEYS[1], 'code', ARGV[1], 'attempts', 0)
@@ -63,8 +91,6 @@ redis.call('EXPIRE', KEYS[1], tonumber(ARGV[2]))
 redis.call('SET', KEYS[2], '1', 'EX', tonumber(ARGV[3]))
 redis.call('SET', KEYS[3], 0, 'EX', hour, 'NX')
 redis.call('INCR', KEYS[3])
-redis.call('SET', KEYS[4], 0, 'EX', hour, 'NX')
-redis.call('INCR', KEYS[4])
 return {'', 0}
 """
 
@@ -145,6 +171,8 @@ class OneTimeCodes:
         self.resend_interval = resend_interval
         self.phone_per_hour = phone_per_hour
         self.address_per_hour = address_per_hour
+        self._take_address = client.register_script(_TAKE_ADDRESS)
+        self._give_back_address = client.register_script(_GIVE_BACK_ADDRESS)
         self._issue = client.register_script(_ISSUE)
         self._verify = client.register_script(_VERIFY)
 
@@ -170,7 +198,11 @@ class OneTimeCodes:
         return purpose
 
     def _code_key_name(self, phone_id: str, purpose: str) -> str:
-        return f"idp:sms:code:{purpose}:{phone_id}"
+        return f"idp:sms:code:{purpose}:{{{phone_id}}}"
+
+    @staticmethod
+    def _resend_key_name(phone_id: str, purpose: str) -> str:
+        return f"idp:sms:resend:{purpose}:{{{phone_id}}}"
 
     def _code_hmac(self, phone_id: str, purpose: str, code: str) -> str:
         message = f"{purpose}\0{phone_id}\0{code}".encode()
@@ -183,24 +215,30 @@ class OneTimeCodes:
         purpose = self._purpose(purpose)
         phone_id = self._phone(phone)
         code = f"{secrets.randbelow(10**6):06d}"
-        refused, wait_ms = self._issue(
-            keys=[
-                self._code_key_name(phone_id, purpose),
-                f"idp:sms:resend:{purpose}:{phone_id}",
-                f"idp:sms:phone-hour:{phone_id}",
-                f"idp:sms:address-hour:{self._identifier('address', address)}",
-            ],
-            args=[
-                self._code_hmac(phone_id, purpose, code),
-                self.ttl,
-                self.resend_interval,
-                self.phone_per_hour,
-                self.address_per_hour,
-                _HOUR,
-            ],
+        # The address's count first, in its own slot (see the module docstring), then the
+        # phone's script; a refusal of the phone gives the address its count back.
+        address_key = f"idp:sms:address-hour:{{{self._identifier('address', address)}}}"
+        refused, wait_ms = self._take_address(
+            keys=[address_key], args=[self.address_per_hour, _HOUR]
         )
         if not refused:
-            return Issue(code=code, refused=None)
+            refused, wait_ms = self._issue(
+                keys=[
+                    self._code_key_name(phone_id, purpose),
+                    self._resend_key_name(phone_id, purpose),
+                    f"idp:sms:phone-hour:{{{phone_id}}}",
+                ],
+                args=[
+                    self._code_hmac(phone_id, purpose, code),
+                    self.ttl,
+                    self.resend_interval,
+                    self.phone_per_hour,
+                    _HOUR,
+                ],
+            )
+            if not refused:
+                return Issue(code=code, refused=None)
+            self._give_back_address(keys=[address_key])
         # PTTL is negative only for a key without expiry, which these never are: wait an hour.
         wait = math.ceil(int(wait_ms) / 1000) if int(wait_ms) > 0 else _HOUR
         return Issue(code=None, refused=_text(refused), wait_seconds=max(1, wait))
@@ -229,5 +267,5 @@ class OneTimeCodes:
         purpose = self._purpose(purpose)
         phone_id = self._phone(phone)
         self.client.delete(
-            self._code_key_name(phone_id, purpose), f"idp:sms:resend:{purpose}:{phone_id}"
+            self._code_key_name(phone_id, purpose), self._resend_key_name(phone_id, purpose)
         )

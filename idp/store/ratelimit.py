@@ -78,8 +78,16 @@ class LoginThrottle:
         return Verdict(allowed=True)
 
     def record_failure(self, username: str, address: str) -> None:
+        """Count a failure for the account and for the address, in one round trip.
+
+        A pipeline, not a transaction: the address's counter is shared by every account tried
+        from it, so no hash tag puts it in the account's Redis Cluster slot, and a ``MULTI`` over
+        both would fail with ``CROSSSLOT``. Each command is atomic on its own and they only add,
+        so commands of other requests landing in between change no total; at worst ``check``
+        reads a new count with the previous failure's time for a moment (a wait a few seconds
+        shorter, once)."""
         key = self._account_key(username)
-        pipe = self.client.pipeline(transaction=True)
+        pipe = self.client.pipeline(transaction=False)
         pipe.hincrby(key, "count", 1)
         pipe.hset(key, "last", repr(time.time()))
         pipe.expire(key, _MONTH)

@@ -3,6 +3,11 @@
 The browser holds only a random session id in the SSO cookie; Redis holds the login: account,
 ``auth_time``, ``amr``, ``acr``, the public ``sid`` released in ID tokens, and the portals the
 session has logged in to. Idle and absolute lifetimes are enforced on every read.
+
+Keys: ``idp:session:<sha256(id)>`` and the account's index ``idp:account-sessions:<account>``.
+A session is found by its id alone (the cookie), so its key cannot carry the account as a hash
+tag; an account's sessions are read together through ``read_many`` (one ``MGET`` on one server,
+one per slot in a Redis Cluster). Every other command touches one key.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from dataclasses import asdict, dataclass, field
 
 import redis
 
+from idp.store.connection import read_many
 from idp.store.kv import digest
 
 
@@ -182,7 +188,7 @@ class SessionStore:
             return []
         now = int(time.time())
         found = []
-        for raw in self.client.mget([self._key_for_digest(m) for m in members]):
+        for raw in read_many(self.client, [self._key_for_digest(m) for m in members]):
             if raw:
                 session = LoginSession(**json.loads(raw))
                 if now - session.created_at < self.absolute_ttl:
@@ -212,7 +218,7 @@ class SessionStore:
         now = int(time.time())
         found = []
         for member, raw in zip(
-            members, self.client.mget([self._key_for_digest(m) for m in members]), strict=True
+            members, read_many(self.client, [self._key_for_digest(m) for m in members]), strict=True
         ):
             if raw:
                 session = LoginSession(**json.loads(raw))

@@ -17,7 +17,7 @@ def test_push_answers_a_single_use_request_uri(confidential_rp, user, redis_clie
     assert body["request_uri"].startswith(PAR_PREFIX)
     assert body["expires_in"] == 60
     assert response.headers["Cache-Control"] == "no-store"
-    key = "idp:par:" + hashlib.sha256(body["request_uri"].encode()).hexdigest()
+    key = "idp:par:{" + hashlib.sha256(body["request_uri"].encode()).hexdigest() + "}"
     assert 0 < redis_client.ttl(key) <= 60
 
 

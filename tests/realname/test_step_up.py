@@ -145,7 +145,7 @@ def test_a_verification_arriving_while_the_same_login_is_verified_asks_nobody(
     interaction_id = form_action(html, "/verify").split("/")[2]
     evidence = len(cli.ok("users", "show", ZHANG_SAN.phone, "--json")["evidence"])
 
-    held = f"idp:interaction:{interaction_id}:held"
+    held = f"idp:interaction:{{{interaction_id}}}:held"
     provider.redis.set(held, "1", ex=60)  # the first request is still with the authority
     second = portal.browser.post(
         form_action(html, "/verify"),
