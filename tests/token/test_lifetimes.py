@@ -16,7 +16,10 @@ from tests.support import RelyingParty
 from tests.token.helpers import register
 
 SHORT_IDLE = {"REFRESH_TOKEN_IDLE_TTL": 1, "REFRESH_TOKEN_ABSOLUTE_TTL": 3, "ACCESS_TOKEN_TTL": 1}
-SHORT_ABSOLUTE = {"REFRESH_TOKEN_IDLE_TTL": 2, "REFRESH_TOKEN_ABSOLUTE_TTL": 2}
+# The idle lifetime equals the absolute one, so the last refresh token is always within its idle
+# lifetime when the absolute limit stops it; 4 s leave room for a code exchange that takes
+# seconds on a loaded machine (one took 2.6 s in CI) before the first refresh.
+SHORT_ABSOLUTE = {"REFRESH_TOKEN_IDLE_TTL": 4, "REFRESH_TOKEN_ABSOLUTE_TTL": 4}
 
 
 def _short_app(overrides: dict[str, int]) -> Iterator[object]:
@@ -90,7 +93,9 @@ def test_absolute_lifetime_ends_the_family(cli, user, absolute_app):
     assert refreshed.status_code == 200, refreshed.get_json()
     rotated = refreshed.get_json()
 
-    _sleep_until(issued + 2.2)  # about 1.2 s after the rotation: inside the 2 s idle lifetime
+    # Past the absolute 4 s, and at most 3.3 s after the rotation (which came after issued + 1):
+    # the rotated token is inside its 4 s idle lifetime, so only the absolute limit can stop it.
+    _sleep_until(issued + 4.3)
     final = rp.refresh(rotated["refresh_token"])
 
     assert final.status_code == 400
