@@ -10,6 +10,7 @@ a hot path fails here and has to say why in this table.
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -45,17 +46,23 @@ def _verb(statement: str) -> str:
 @pytest.fixture
 def measure(provider, monkeypatch) -> Callable[[], Any]:  # type: ignore[no-untyped-def]
     """``with measure() as costs:`` counts the statements the app's engine sends and the Redis
-    round trips (a pipeline is one) of everything inside."""
+    round trips (a pipeline is one) of everything inside, in this thread: the test client runs
+    each request here, while the provider's background threads (the back-channel dispatcher
+    polling ``logout_deliveries``, say) are not the request's cost."""
     original = redis.connection.AbstractConnection.send_packed_command
 
     @contextmanager
     def measuring() -> Iterator[Costs]:
         costs = Costs()
+        here = threading.get_ident()
 
         def on_statement(_conn, _cursor, statement, *_args) -> None:  # type: ignore[no-untyped-def]
-            costs.statements.append(statement)
+            if threading.get_ident() == here:
+                costs.statements.append(statement)
 
         def send(self, command, check_health=True):  # type: ignore[no-untyped-def]
+            if threading.get_ident() != here:
+                return original(self, command, check_health)
             packed = b"".join(command) if isinstance(command, list) else command
             # The first word of the first command (a pipeline counts once).
             parts = packed.split(b"\r\n")
