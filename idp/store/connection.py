@@ -103,16 +103,21 @@ class SentinelSettings:
     tls: bool = False
 
 
+def _credentials(netloc: str) -> tuple[str | None, str | None, str]:
+    """``[[user]:password@]hosts`` of a sentinel or cluster URL: (user, password, hosts)."""
+    userinfo, _, hostlist = netloc.rpartition("@")
+    if not userinfo:
+        return None, None, hostlist
+    user, _, secret = userinfo.partition(":")
+    return unquote(user) or None, unquote(secret) or None, hostlist
+
+
 def parse_sentinel_url(url: str) -> SentinelSettings:
     """Parse ``redis+sentinel://[[user]:password@]host:port,host:port/<service>/<db>``."""
     if not url.startswith(SENTINEL_SCHEMES):
         raise SentinelUrlError("a sentinel URL starts with redis+sentinel:// or rediss+sentinel://")
     parts = urlsplit(url)
-    userinfo, _, hostlist = parts.netloc.rpartition("@")
-    username = password = None
-    if userinfo:
-        user, _, secret = userinfo.partition(":")
-        username, password = unquote(user) or None, unquote(secret) or None
+    username, password, hostlist = _credentials(parts.netloc)
     try:
         sentinels = _host_list(hostlist, SENTINEL_PORT, "sentinel")
     except ValueError as error:
@@ -213,11 +218,7 @@ def parse_cluster_url(url: str) -> ClusterSettings:
     if not url.startswith(CLUSTER_SCHEMES):
         raise ClusterUrlError("a cluster URL starts with redis+cluster:// or rediss+cluster://")
     parts = urlsplit(url)
-    userinfo, _, hostlist = parts.netloc.rpartition("@")
-    username = password = None
-    if userinfo:
-        user, _, secret = userinfo.partition(":")
-        username, password = unquote(user) or None, unquote(secret) or None
+    username, password, hostlist = _credentials(parts.netloc)
     try:
         nodes = _host_list(hostlist, CLUSTER_PORT, "cluster node")
     except ValueError as error:
